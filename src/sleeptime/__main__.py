@@ -1,0 +1,3 @@
+from sleeptime.cli import main
+
+main()

@@ -1,0 +1,8 @@
+"""The ``sleeptime`` command line. Importing the command modules registers them on ``app``."""
+
+from __future__ import annotations
+
+from . import commands, contexts, quickstart
+from .app import app, main, run
+
+__all__ = ["app", "commands", "contexts", "main", "quickstart", "run"]

@@ -1,0 +1,139 @@
+"""The one protocol every model backend implements, and the records it returns."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Literal, Protocol, TypedDict, runtime_checkable
+
+Role = Literal["system", "user", "assistant"]
+ReasoningEffort = Literal["low", "medium", "high"]
+
+
+class Message(TypedDict):
+    role: Role
+    content: str
+
+
+@dataclass(frozen=True)
+class Usage:
+    """Tokens one or more model calls used. ``reasoning_tokens`` is counted inside
+    ``completion_tokens`` (as OpenAI reports it) and is 0 where not reported."""
+
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    reasoning_tokens: int = 0
+    calls: int = 0
+
+    @property
+    def total_tokens(self) -> int:
+        return self.prompt_tokens + self.completion_tokens
+
+    def __add__(self, other: Usage) -> Usage:
+        return Usage(
+            self.prompt_tokens + other.prompt_tokens,
+            self.completion_tokens + other.completion_tokens,
+            self.reasoning_tokens + other.reasoning_tokens,
+            self.calls + other.calls,
+        )
+
+    def to_dict(self) -> dict[str, int]:
+        return {
+            "prompt_tokens": self.prompt_tokens,
+            "completion_tokens": self.completion_tokens,
+            "reasoning_tokens": self.reasoning_tokens,
+            "calls": self.calls,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, int] | None) -> Usage:
+        data = data or {}
+        return cls(
+            int(data.get("prompt_tokens", 0)),
+            int(data.get("completion_tokens", 0)),
+            int(data.get("reasoning_tokens", 0)),
+            int(data.get("calls", 0)),
+        )
+
+
+@dataclass(frozen=True)
+class SamplingParams:
+    """Everything that changes what a call returns. Explicit, so that two calls
+    with equal params and messages are the same call (and may be cached)."""
+
+    max_tokens: int = 512
+    temperature: float = 0.0
+    top_p: float = 1.0
+    seed: int | None = 0
+    n: int = 1
+    stop: tuple[str, ...] = ()
+    reasoning_effort: ReasoningEffort | None = None
+    # JSON schema the output must follow, where the backend can enforce one.
+    json_schema: dict[str, object] | None = field(default=None, hash=False)
+
+    def cache_key(self) -> dict[str, object]:
+        return {
+            "max_tokens": self.max_tokens,
+            "temperature": self.temperature,
+            "top_p": self.top_p,
+            "seed": self.seed,
+            "n": self.n,
+            "stop": list(self.stop),
+            "reasoning_effort": self.reasoning_effort,
+            "json_schema": self.json_schema,
+        }
+
+
+@dataclass(frozen=True)
+class Completion:
+    """One call's result. ``texts`` has ``n`` entries; ``text`` is the first."""
+
+    texts: tuple[str, ...]
+    usage: Usage
+    model: str
+    latency_s: float
+    time_to_first_token_s: float | None = None
+    finish_reasons: tuple[str, ...] = ()
+
+    @property
+    def text(self) -> str:
+        return self.texts[0] if self.texts else ""
+
+
+@runtime_checkable
+class LLM(Protocol):
+    """A chat model. Backends: ``llamacpp.LlamaCppModel``, ``openai.OpenAIModel``,
+    ``fake.ScriptedModel``."""
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def context_window(self) -> int:
+        """How many tokens prompt plus completion may hold."""
+        ...
+
+    def complete(self, messages: Sequence[Message], params: SamplingParams) -> Completion: ...
+
+    def count_tokens(self, text: str) -> int:
+        """Tokens ``text`` takes in this model (an estimate where exact counts are unknown)."""
+        ...
+
+
+@runtime_checkable
+class StreamingLLM(LLM, Protocol):
+    def stream(self, messages: Sequence[Message], params: SamplingParams) -> Iterator[str]:
+        """Yield text pieces as they are generated (n is ignored: one choice)."""
+        ...
+
+
+@runtime_checkable
+class ScoringLLM(LLM, Protocol):
+    def logprob(self, prefix: Sequence[Message], continuation: str) -> float:
+        """Sum of log P(continuation tokens | prefix), used to measure predictability."""
+        ...
+
+
+def render_plain(messages: Sequence[Message]) -> str:
+    """Messages as ``role: content`` lines: the text a base model scores (both backends use it)."""
+    return "\n".join(f"{m['role']}: {m['content']}" for m in messages)

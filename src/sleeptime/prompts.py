@@ -1,0 +1,110 @@
+"""Every prompt sleeptime sends, in one place.
+
+The wording is ours; the intent follows the paper (see docs/architecture.md):
+sleep time anticipates questions and computes what will help, test time reads
+the notes with a budget set by a verbosity level. ``PROMPT_VERSION`` is part of
+a learned context's key: change any sleep prompt and bump it, so stale notes are
+not reused as if the new prompt had produced them.
+"""
+
+from __future__ import annotations
+
+from .llm.base import Message
+
+PROMPT_VERSION = "2026-11-1"
+
+FINISHED = "FINISHED"
+
+SLEEP_SYSTEM = (
+    "You think about a situation before anyone asks about it. Later, a user will ask questions "
+    "about the context below, but you cannot see those questions now. Write NOTES that let a quick "
+    "reader answer any likely question without doing any further work."
+)
+
+_NOTES_RULES = (
+    "In the notes:\n"
+    "1. List every quantity the context gives, with its value and unit.\n"
+    "2. Anticipate the questions a user is likely to ask. For each, write the question and work out "
+    "its answer step by step, writing each calculation as `expression = result`.\n"
+    "3. State every other useful derived quantity, fact or inference.\n"
+    "Be concise and exact. Write only the notes."
+)
+
+_PARTIAL_PROBLEM_HINT = (
+    "The context may be part of a problem whose final question is missing: predict where it is "
+    "going and compute whatever will help answer it."
+)
+
+
+def _block(title: str, text: str) -> str:
+    return f"{title}:\n<<<\n{text.strip()}\n>>>"
+
+
+def sleep_first_round(context: str) -> list[Message]:
+    user = f"{_block('CONTEXT', context)}\n\n{_PARTIAL_PROBLEM_HINT}\n\n{_NOTES_RULES}"
+    return [{"role": "system", "content": SLEEP_SYSTEM}, {"role": "user", "content": user}]
+
+
+def sleep_rethink_round(context: str, notes: str) -> list[Message]:
+    """The paper's rethink_memory: the whole block is rewritten, never appended to."""
+    user = (
+        f"{_block('CONTEXT', context)}\n\n{_block('YOUR CURRENT NOTES', notes)}\n\n"
+        "Rewrite the notes in full. Check every calculation against the context and fix any mistake; "
+        "add likely questions and quantities that are missing, with their answers; drop anything "
+        "useless or wrong.\n"
+        f"If the notes are already complete and correct, reply with only the word {FINISHED}.\n\n"
+        f"{_NOTES_RULES}"
+    )
+    return [{"role": "system", "content": SLEEP_SYSTEM}, {"role": "user", "content": user}]
+
+
+def sleep_incremental_round(old_context: str, new_text: str, notes: str) -> list[Message]:
+    """For a context that grew: update the notes for the new text instead of starting over."""
+    user = (
+        f"{_block('CONTEXT (EARLIER PART)', old_context)}\n\n"
+        f"{_block('NEW TEXT ADDED TO THE CONTEXT', new_text)}\n\n"
+        f"{_block('YOUR NOTES ON THE EARLIER PART', notes)}\n\n"
+        "Rewrite the notes in full so that they cover the whole context, including the new text: "
+        "keep what is still true, correct what the new text changes, and add the quantities and "
+        "likely questions (with answers) that the new text brings.\n\n"
+        f"{_NOTES_RULES}"
+    )
+    return [{"role": "system", "content": SLEEP_SYSTEM}, {"role": "user", "content": user}]
+
+
+ANSWER_SYSTEM = (
+    "You answer a user's question about a context. NOTES written ahead of time about the same "
+    "context may be given; they were written before the question was known."
+)
+
+# Verbosity levels 0-4: the paper's test-time budget for non-reasoning models.
+VERBOSITY_INSTRUCTIONS: tuple[str, ...] = (
+    "The notes most likely already contain what you need: use them and do not recompute anything. "
+    "Reply with exactly one sentence of the form 'The answer is X.'",
+    "Reply with one short sentence of explanation, then 'The answer is X.'",
+    "Reply with at most two short sentences of explanation, then 'The answer is X.'",
+    "Reason about the question, then end with 'The answer is X.'",
+    "Reason step by step, out loud. Recompute and double-check every value you take from the notes "
+    "against the context. End with 'The answer is X.'",
+)
+
+NO_NOTES = "(none)"
+
+
+def answer_messages(context: str, notes: str, question: str, verbosity: int) -> list[Message]:
+    """Context first and question last, so that questions on one context share a cacheable prefix."""
+    user = (
+        f"{_block('CONTEXT', context)}\n\n{_block('NOTES', notes or NO_NOTES)}\n\n"
+        f"QUESTION: {question.strip()}\n\n{VERBOSITY_INSTRUCTIONS[verbosity]}"
+    )
+    return [{"role": "system", "content": ANSWER_SYSTEM}, {"role": "user", "content": user}]
+
+
+def context_only_messages(context: str, verbosity: int) -> list[Message]:
+    """The paper's ablation: the model sees only c and must guess the question and its answer."""
+    user = (
+        f"{_block('CONTEXT', context)}\n\n"
+        "The question about this context is hidden. Guess the most likely question and answer it.\n\n"
+        f"{VERBOSITY_INSTRUCTIONS[verbosity]}"
+    )
+    return [{"role": "system", "content": ANSWER_SYSTEM}, {"role": "user", "content": user}]

@@ -1,0 +1,163 @@
+"""Sleep-time compute, ``S(c) -> c'``: think about a context before any question arrives.
+
+The ``rethink`` strategy follows the paper: the model writes notes about ``c``,
+then repeatedly rewrites them *whole* (checking, adding, dropping) for up to
+``rounds`` rounds or until it answers FINISHED. It needs no tool calling, so it
+works with small local models. ``k`` independent runs are made and joined at
+test time (the paper's scaling of sleep-time compute for non-reasoning models).
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+
+from . import prompts
+from .budget import Budget
+from .errors import InvalidInputError, MalformedOutputError, SleeptimeError
+from .llm.base import LLM, Message, SamplingParams, Usage
+from .llm.retry import call_with_retries
+
+STRATEGIES = ("rethink",)
+
+ProgressCallback = Callable[[int], None]  # called with 1 after every model call
+
+
+class SleepCancelled(SleeptimeError):
+    """A sleep run was cancelled between rounds (its context changed meanwhile)."""
+
+
+@dataclass(frozen=True)
+class Growth:
+    """A context that grew by appended text, with the notes made on its earlier part."""
+
+    old_text: str
+    new_text: str
+    notes: str
+
+
+@dataclass(frozen=True)
+class SleepOutcome:
+    notes: tuple[str, ...]
+    usage: Usage
+    rounds_used: tuple[int, ...]
+    duration_s: float
+
+
+def sleep_on(
+    llm: LLM,
+    context: str,
+    budget: Budget,
+    *,
+    growth: Growth | None = None,
+    cancel: threading.Event | None = None,
+    on_call: ProgressCallback | None = None,
+    parallel: int = 1,
+) -> SleepOutcome:
+    """Run ``budget.k`` independent rethink loops over ``context``; ``budget`` must be resolved.
+
+    ``parallel`` bounds concurrent loops: remote endpoints serve several at once,
+    an embedded model serializes them anyway.
+    """
+    if budget.rounds is None or budget.k is None or budget.max_tokens is None:
+        raise InvalidInputError("sleep budget must be resolved (rounds, k and max_tokens set)")
+    rounds, k = budget.rounds, budget.k
+    started = time.perf_counter()
+
+    def one(index: int) -> tuple[str, Usage, int]:
+        params = SamplingParams(
+            max_tokens=budget.max_tokens or 768,
+            temperature=budget.temperature or 0.0,
+            seed=None if budget.seed is None else budget.seed + index,
+            reasoning_effort=budget.reasoning_effort,
+        )
+        return rethink(
+            llm, context, rounds=rounds, params=params, growth=growth, cancel=cancel, on_call=on_call
+        )
+
+    if k == 1 or parallel <= 1:
+        results = [one(i) for i in range(k)]
+    else:
+        with ThreadPoolExecutor(max_workers=min(parallel, k)) as pool:
+            results = list(pool.map(one, range(k)))
+    usage = sum((r[1] for r in results), Usage())
+    return SleepOutcome(
+        notes=tuple(r[0] for r in results),
+        usage=usage,
+        rounds_used=tuple(r[2] for r in results),
+        duration_s=time.perf_counter() - started,
+    )
+
+
+def rethink(
+    llm: LLM,
+    context: str,
+    *,
+    rounds: int,
+    params: SamplingParams,
+    growth: Growth | None = None,
+    cancel: threading.Event | None = None,
+    on_call: ProgressCallback | None = None,
+) -> tuple[str, Usage, int]:
+    """One rethink loop: returns (notes, usage, rounds used)."""
+    usage = Usage()
+    notes = ""
+    used = 0
+    for round_index in range(rounds):
+        if cancel is not None and cancel.is_set():
+            raise SleepCancelled("sleep cancelled: the context changed while sleeping on it")
+        if round_index == 0 and growth is not None:
+            messages = prompts.sleep_incremental_round(growth.old_text, growth.new_text, growth.notes)
+        elif round_index == 0:
+            messages = prompts.sleep_first_round(context)
+        else:
+            messages = prompts.sleep_rethink_round(context, notes)
+        text, call_usage = _call(llm, messages, params, first=round_index == 0)
+        usage += call_usage
+        used += 1
+        if on_call is not None:
+            on_call(1)
+        rewritten, finished = parse_rewrite(text)
+        if rewritten:
+            notes = rewritten
+        if finished:
+            break
+    return notes, usage, used
+
+
+def _call(llm: LLM, messages: list[Message], params: SamplingParams, *, first: bool) -> tuple[str, Usage]:
+    """One round's model call; an unusable first round is retried like a transport error."""
+    spent = [Usage()]
+
+    def attempt() -> str:
+        completion = llm.complete(messages, params)
+        spent[0] += completion.usage
+        text = completion.text
+        if first and not parse_rewrite(text)[0]:
+            raise MalformedOutputError(f"{llm.name} wrote no notes in the first sleep round")
+        return text
+
+    text = call_with_retries(attempt, attempts=3)
+    return text, spent[0]
+
+
+_FENCE = re.compile(r"^\s*(?:NOTES\s*:?\s*)?(?:<<<|```[a-z]*)\s*\n?|\n?\s*(?:>>>|```)\s*$", re.IGNORECASE)
+_FINISHED_TAIL = re.compile(rf"\s*\**{prompts.FINISHED}\**[.!]?\s*$")
+
+
+def parse_rewrite(text: str) -> tuple[str, bool]:
+    """(new notes or "" to keep the old ones, whether the model says it is done)."""
+    body = text.strip()
+    finished = False
+    if _FINISHED_TAIL.search(body):
+        finished = True
+        body = _FINISHED_TAIL.sub("", body).strip()
+    body = _FENCE.sub("", body).strip()
+    # A model that only echoes a heading has written nothing worth keeping.
+    if len(body) < 8:
+        body = ""
+    return body, finished

@@ -1,0 +1,1 @@
+"""Alembic environment for sleeptime's schema; run by ``sleeptime.store.migrate``."""

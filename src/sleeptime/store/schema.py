@@ -1,0 +1,150 @@
+"""The tables, as SQLAlchemy Core. Migrations (``migrations/versions``) are frozen
+copies of what this module said at each revision; ``tests/store/test_migrations.py``
+fails when the two drift apart.
+
+Contexts own everything else: deleting a row of ``contexts`` cascades to its
+versions, and through those to the runs, learned contexts and queries made from
+them (one ``DELETE``, one transaction).
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+# Named constraints, so that later migrations can address them by name on every
+# backend (SQLite has no other way to find an unnamed constraint).
+NAMING_CONVENTION = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_N_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+metadata = sa.MetaData(naming_convention=NAMING_CONVENTION)
+
+ID = sa.String(32)
+# Always timezone-aware UTC in Python; SQLite stores it as naive text, see rows.py.
+Timestamp = sa.DateTime(timezone=True)
+
+
+def _usage_columns() -> list[sa.Column[int]]:
+    """``llm.base.Usage`` spread over columns, so totals can be summed in SQL."""
+    return [
+        sa.Column(name, sa.Integer, nullable=False)
+        for name in ("prompt_tokens", "completion_tokens", "reasoning_tokens", "calls")
+    ]
+
+
+def _version_fk(name: str) -> sa.ForeignKeyConstraint:
+    # Pointing at the (context, version) pair rather than only the context means a
+    # row can never name a version that does not exist.
+    return sa.ForeignKeyConstraint(
+        ["context_id", "context_version"],
+        ["context_versions.context_id", "context_versions.version"],
+        name=name,
+        ondelete="CASCADE",
+    )
+
+
+contexts = sa.Table(
+    "contexts",
+    metadata,
+    sa.Column("id", ID, primary_key=True),
+    sa.Column("tenant", sa.String(200), nullable=False),
+    sa.Column("current_version", sa.Integer, nullable=False),
+    # Metadata belongs to the context, not to a version: it is not versioned.
+    sa.Column("metadata", sa.JSON, nullable=False),
+    sa.Column("created_at", Timestamp, nullable=False),
+    sa.Column("updated_at", Timestamp, nullable=False),
+    sa.Index("ix_contexts_tenant_created_at", "tenant", "created_at"),
+    sa.Index("ix_contexts_created_at", "created_at"),
+)
+
+context_versions = sa.Table(
+    "context_versions",
+    metadata,
+    sa.Column("context_id", ID, sa.ForeignKey("contexts.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("version", sa.Integer, primary_key=True),
+    sa.Column("text", sa.Text, nullable=False),
+    sa.Column("sha256", sa.String(64), nullable=False),
+    sa.Column("created_at", Timestamp, nullable=False),
+)
+
+learned_contexts = sa.Table(
+    "learned_contexts",
+    metadata,
+    sa.Column("id", ID, primary_key=True),
+    sa.Column("context_id", ID, nullable=False),
+    sa.Column("context_version", sa.Integer, nullable=False),
+    sa.Column("key", sa.Text, nullable=False),
+    sa.Column("text", sa.Text, nullable=False),
+    sa.Column("notes", sa.JSON, nullable=False),
+    *_usage_columns(),
+    sa.Column("duration_s", sa.Double, nullable=False),
+    sa.Column("model", sa.Text, nullable=False),
+    sa.Column("strategy", sa.Text, nullable=False),
+    sa.Column("budget", sa.JSON, nullable=False),
+    sa.Column("rounds_used", sa.JSON, nullable=False),
+    sa.Column("based_on", ID, sa.ForeignKey("learned_contexts.id", ondelete="SET NULL"), nullable=True),
+    sa.Column("extra", sa.JSON, nullable=False),
+    sa.Column("created_at", Timestamp, nullable=False),
+    _version_fk("fk_learned_contexts_context_version"),
+    # What produced a learned context identifies it: the same sleep twice is one row.
+    sa.UniqueConstraint("context_id", "context_version", "key", name="uq_learned_contexts_key"),
+    sa.Index("ix_learned_contexts_context_created_at", "context_id", "created_at"),
+)
+
+sleep_runs = sa.Table(
+    "sleep_runs",
+    metadata,
+    sa.Column("id", ID, primary_key=True),
+    sa.Column("context_id", ID, nullable=False),
+    sa.Column("context_version", sa.Integer, nullable=False),
+    sa.Column("key", sa.Text, nullable=False),
+    sa.Column("strategy", sa.Text, nullable=False),
+    sa.Column("model", sa.Text, nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("budget", sa.JSON, nullable=False),
+    *_usage_columns(),
+    sa.Column("error", sa.Text, nullable=True),
+    sa.Column(
+        "learned_context_id",
+        ID,
+        sa.ForeignKey("learned_contexts.id", ondelete="SET NULL"),
+        nullable=True,
+    ),
+    sa.Column("started_at", Timestamp, nullable=False),
+    sa.Column("finished_at", Timestamp, nullable=True),
+    _version_fk("fk_sleep_runs_context_version"),
+    sa.CheckConstraint("status IN ('running', 'done', 'failed', 'interrupted', 'cancelled')", name="status"),
+    sa.Index("ix_sleep_runs_context_started_at", "context_id", "started_at"),
+    # interrupt_stale_runs looks for the few 'running' rows among many finished ones.
+    sa.Index("ix_sleep_runs_status", "status"),
+)
+
+queries = sa.Table(
+    "queries",
+    metadata,
+    sa.Column("id", ID, primary_key=True),
+    sa.Column("context_id", ID, nullable=False),
+    sa.Column("context_version", sa.Integer, nullable=False),
+    sa.Column("question", sa.Text, nullable=False),
+    sa.Column("answer", sa.Text, nullable=False),
+    sa.Column("answers", sa.JSON, nullable=False),
+    *_usage_columns(),
+    sa.Column("latency_s", sa.Double, nullable=False),
+    sa.Column("model", sa.Text, nullable=False),
+    sa.Column("source", sa.String(16), nullable=False),
+    sa.Column(
+        "learned_context_id",
+        ID,
+        sa.ForeignKey("learned_contexts.id", ondelete="SET NULL"),
+        nullable=True,
+    ),
+    sa.Column("budget", sa.JSON, nullable=False),
+    sa.Column("created_at", Timestamp, nullable=False),
+    _version_fk("fk_queries_context_version"),
+    sa.CheckConstraint("source IN ('learned', 'raw')", name="source"),
+    sa.Index("ix_queries_context_created_at", "context_id", "created_at"),
+)
