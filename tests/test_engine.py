@@ -160,3 +160,25 @@ def test_delete_removes_everything(engine: Engine) -> None:
         engine.get_context(ctx.id)
     assert engine.store.list_learned(ctx.id) == []
     assert engine.store.list_queries(ctx.id) == []
+
+
+def test_structured_sleep_on_the_real_model_uses_the_json_grammar(engine: Engine) -> None:
+    ctx = engine.add_context(TEXT)
+    learned = engine.sleep(ctx.id, Budget(rounds=1, max_tokens=160), strategy="rethink-structured")
+    assert learned.strategy == "rethink-structured"
+    assert learned.text.strip() and not learned.text.lstrip().startswith("{")
+
+
+def test_concurrent_callers_queue_on_the_embedded_model(engine: Engine) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    ctx = engine.add_context(TEXT)
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        answers = list(
+            pool.map(
+                lambda i: engine.ask(ctx.id, f"Question {i}: how many boxes?", Budget(max_tokens=12)),
+                range(4),
+            )
+        )
+    assert all(a.text.strip() for a in answers)
+    assert len(engine.store.list_queries(ctx.id)) == 4

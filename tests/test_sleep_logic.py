@@ -114,3 +114,16 @@ def test_ask_budget_reaches_the_model(fake_engine: Engine) -> None:
     messages, params = model.calls[-1]
     assert params.max_tokens == 77 and params.reasoning_effort == "high"
     assert "step by step" in messages[-1]["content"]
+
+
+def test_structured_strategy_sends_a_schema_and_reads_json(sqlite_url: str) -> None:
+    model = ScriptedModel(
+        ['{"notes": "pens cost 2/3 dollars each", "finished": false}', '{"notes": "ignored", "finished": true}']
+    )
+    engine = Engine(model=model, store=sqlite_url)
+    ctx = engine.add_context("A shop sells 3 pens for $2.")
+    learned = engine.sleep(ctx.id, strategy="rethink-structured")
+    assert learned.text == "pens cost 2/3 dollars each" and learned.strategy == "rethink-structured"
+    assert learned.rounds_used == (2,)
+    for messages, params in model.calls:
+        assert params.json_schema is not None and '"finished"' in messages[-1]["content"]

@@ -171,6 +171,7 @@ class Engine:
                 cancel=cancel,
                 on_call=on_call,
                 parallel=getattr(llm, "max_concurrency", 1),
+                structured=strategy == "rethink-structured",
             )
         except SleepCancelled as exc:
             self.store.fail_run(run.id, str(exc), usage=Usage(), status="cancelled")

@@ -30,10 +30,21 @@ _NOTES_RULES = (
     "Be concise and exact. Write only the notes."
 )
 
+STRUCTURED_SUFFIX = (
+    'Reply with a JSON object {"notes": "<the complete notes>", "finished": <true if the notes were already '
+    "complete and correct, else false>}."
+)
+
 _PARTIAL_PROBLEM_HINT = (
     "The context may be part of a problem whose final question is missing: predict where it is "
     "going and compute whatever will help answer it."
 )
+
+
+def with_structured_reply(messages: list[Message]) -> list[Message]:
+    """The same round, asking for the JSON reply a schema-enforcing backend will hold it to."""
+    last = messages[-1]
+    return [*messages[:-1], {"role": last["role"], "content": f"{last['content']}\n\n{STRUCTURED_SUFFIX}"}]
 
 
 def _block(title: str, text: str) -> str:

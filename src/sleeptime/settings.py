@@ -58,6 +58,54 @@ class Settings(BaseSettings):
     max_retries: int = Field(4, ge=1, le=20, description="Attempts per remote call before giving up.")
     sleep_budget: Budget = Field(DEFAULT_SLEEP_BUDGET, description="Default budget of Engine.sleep.")
     ask_budget: Budget = Field(DEFAULT_ASK_BUDGET, description="Default budget of Engine.ask.")
+    # --- sleeptime serve (docs/server.md)
+    server_host: str = Field("127.0.0.1", description="Address `sleeptime serve` binds to.")
+    server_port: int = Field(8765, ge=1, le=65535, description="Port `sleeptime serve` listens on.")
+    idle_delay_s: float = Field(
+        30.0, ge=0, le=7 * 86400, description="Idle time (no edits, no queries) before a context is slept on."
+    )
+    sleep_workers: int = Field(
+        1, ge=0, le=32, description="Sleep worker threads per server process (0: this process runs no jobs)."
+    )
+    job_lease_s: float = Field(
+        60.0, gt=0, le=86400, description="A running job's lease; a worker that stops renewing it loses it."
+    )
+    job_max_attempts: int = Field(
+        3, ge=1, le=20, description="Attempts per sleep job before it is marked failed (hard stop)."
+    )
+    job_retry_delay_s: float = Field(
+        10.0, ge=0, le=86400, description="Wait before the first retry of a failed job; doubles each time."
+    )
+    scheduler_poll_s: float = Field(
+        1.0, gt=0, le=60, description="How often an idle worker looks for due jobs."
+    )
+    context_sleep_tokens_per_day: int | None = Field(
+        None, ge=1, description="Most sleep-time tokens per context in any 24 hours; None: no limit."
+    )
+    sleep_tokens_per_hour: int | None = Field(
+        None, ge=1, description="Most sleep-time tokens of the whole server in any hour; None: no limit."
+    )
+    sleep_tokens_per_day: int | None = Field(
+        None, ge=1, description="Most sleep-time tokens of the whole server in any 24 hours; None: no limit."
+    )
+    max_request_bytes: int = Field(
+        4 * 1024 * 1024, ge=1024, description="Largest HTTP request body the server accepts."
+    )
+    max_context_chars: int = Field(
+        400_000, ge=1, le=2_000_000, description="Longest context text the server accepts."
+    )
+    max_answer_tokens: int = Field(
+        4096, ge=1, le=131072, description="Largest max_tokens a request may ask for at test time."
+    )
+    query_priority_wait_s: float = Field(
+        30.0,
+        ge=0,
+        le=600,
+        description="When one model both sleeps and answers, how long a sleep call may wait for queries.",
+    )
+    test_time_weight: float = Field(
+        10.0, gt=0, description="Cost of a test-time token in sleep-time tokens, for the break-even."
+    )
 
     @classmethod
     def settings_customise_sources(

@@ -9,6 +9,7 @@ test time (the paper's scaling of sleep-time compute for non-reasoning models).
 
 from __future__ import annotations
 
+import json
 import re
 import threading
 import time
@@ -22,7 +23,16 @@ from .errors import InvalidInputError, MalformedOutputError, SleeptimeError
 from .llm.base import LLM, Message, SamplingParams, Usage
 from .llm.retry import call_with_retries
 
-STRATEGIES = ("rethink",)
+# "rethink-structured" asks for JSON {"notes", "finished"} enforced by the backend
+# (llama.cpp grammars, OpenAI json_schema) instead of parsing free text.
+STRATEGIES = ("rethink", "rethink-structured")
+
+NOTES_SCHEMA: dict[str, object] = {
+    "type": "object",
+    "properties": {"notes": {"type": "string"}, "finished": {"type": "boolean"}},
+    "required": ["notes", "finished"],
+    "additionalProperties": False,
+}
 
 ProgressCallback = Callable[[int], None]  # called with 1 after every model call
 
@@ -57,6 +67,7 @@ def sleep_on(
     cancel: threading.Event | None = None,
     on_call: ProgressCallback | None = None,
     parallel: int = 1,
+    structured: bool = False,
 ) -> SleepOutcome:
     """Run ``budget.k`` independent rethink loops over ``context``; ``budget`` must be resolved.
 
@@ -74,6 +85,7 @@ def sleep_on(
             temperature=budget.temperature or 0.0,
             seed=None if budget.seed is None else budget.seed + index,
             reasoning_effort=budget.reasoning_effort,
+            json_schema=NOTES_SCHEMA if structured else None,
         )
         return rethink(
             llm, context, rounds=rounds, params=params, growth=growth, cancel=cancel, on_call=on_call
@@ -116,12 +128,14 @@ def rethink(
             messages = prompts.sleep_first_round(context)
         else:
             messages = prompts.sleep_rethink_round(context, notes)
+        if params.json_schema is not None:
+            messages = prompts.with_structured_reply(messages)
         text, call_usage = _call(llm, messages, params, first=round_index == 0)
         usage += call_usage
         used += 1
         if on_call is not None:
             on_call(1)
-        rewritten, finished = parse_rewrite(text)
+        rewritten, finished = parse_output(text, params)
         if rewritten:
             notes = rewritten
         if finished:
@@ -137,7 +151,7 @@ def _call(llm: LLM, messages: list[Message], params: SamplingParams, *, first: b
         completion = llm.complete(messages, params)
         spent[0] += completion.usage
         text = completion.text
-        if first and not parse_rewrite(text)[0]:
+        if first and not parse_output(text, params)[0]:
             raise MalformedOutputError(f"{llm.name} wrote no notes in the first sleep round")
         return text
 
@@ -147,6 +161,21 @@ def _call(llm: LLM, messages: list[Message], params: SamplingParams, *, first: b
 
 _FENCE = re.compile(r"^\s*(?:NOTES\s*:?\s*)?(?:<<<|```[a-z]*)\s*\n?|\n?\s*(?:>>>|```)\s*$", re.IGNORECASE)
 _FINISHED_TAIL = re.compile(rf"\s*\**{prompts.FINISHED}\**[.!]?\s*$")
+
+
+def parse_output(text: str, params: SamplingParams) -> tuple[str, bool]:
+    """A round's output, as JSON when the schema was enforced, else as free text."""
+    if params.json_schema is None:
+        return parse_rewrite(text)
+    try:
+        data = json.loads(text)
+    except ValueError:
+        return parse_rewrite(text)  # a backend that ignored the schema: read it as text
+    if not isinstance(data, dict):
+        return "", False
+    notes = data.get("notes")
+    notes_text = notes.strip() if isinstance(notes, str) else ""
+    return (notes_text if len(notes_text) >= 8 else ""), data.get("finished") is True
 
 
 def parse_rewrite(text: str) -> tuple[str, bool]:

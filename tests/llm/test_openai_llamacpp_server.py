@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import socket
 import subprocess
 import sys
@@ -16,7 +15,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from sleeptime.errors import BackendError, ContextTooLongError
+from sleeptime import Budget, Engine
+from sleeptime.errors import BackendError, BackendUnavailableError, ContextTooLongError
 from sleeptime.llm.base import Message, SamplingParams
 from sleeptime.llm.openai import OpenAIModel
 
@@ -27,15 +27,6 @@ QUESTION: list[Message] = [{"role": "user", "content": "What is the capital of F
 # the prompt starts with BOS (abetlen/llama-cpp-python#1983). SmolLM2 adds no BOS by default,
 # so the server under test is told to add one; test_misaligned_server_is_refused covers the default.
 ADD_BOS = ("--kv_overrides", "tokenizer.ggml.add_bos_token=bool:true")
-
-
-@pytest.fixture(scope="module")
-def smollm2_path() -> Path:
-    # The lead's tests/conftest.py will provide this fixture; until then, find the file here.
-    path = Path(os.environ.get("SLEEPTIME_TEST_SMOLLM2", "/tmp/dl/smollm2.gguf"))
-    if not path.is_file():
-        pytest.skip(f"SmolLM2 GGUF not found at {path} (set SLEEPTIME_TEST_SMOLLM2)")
-    return path
 
 
 def _free_port() -> int:
@@ -156,3 +147,40 @@ def test_misaligned_server_is_refused(smollm2_path: Path, tmp_path_factory: pyte
         with pytest.raises(BackendError) as info:
             plain.logprob([{"role": "user", "content": "The capital of France is"}], " Paris")
         assert "shifted" in str(info.value) and "add_bos_token" in info.value.hint
+
+
+def test_engine_sleeps_and_answers_through_the_endpoint(model: OpenAIModel, tmp_path: Path) -> None:
+    """The whole engine path (sleep, ask, baseline) over HTTP, as with vLLM or Ollama."""
+    engine = Engine(
+        model=model,
+        store=f"sqlite:///{tmp_path / 'openai.db'}",
+        sleep_budget=Budget(rounds=1, k=2, max_tokens=48),
+    )
+    ctx = engine.add_context("Tom has 3 boxes with 4 balls each.")
+    learned = engine.sleep(ctx.id)
+    assert len(learned.notes) == 2 and learned.usage.calls == 2 and learned.model == "smollm2"
+    answer = engine.ask(ctx.id, "How many balls?", Budget(max_tokens=24))
+    assert answer.source == "learned" and answer.usage.completion_tokens > 0
+    baseline = engine.ask(ctx.id, "How many balls?", Budget(max_tokens=24), use_learned=False)
+    assert baseline.usage.prompt_tokens < answer.usage.prompt_tokens
+    engine.store.close()
+
+
+def test_engine_by_spec_reports_an_unreachable_endpoint(tmp_path: Path) -> None:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]  # closed again: nothing listens there
+    engine = Engine(
+        model="openai:some-model",
+        store=f"sqlite:///{tmp_path / 'x.db'}",
+        openai_base_url=f"http://127.0.0.1:{port}/v1",
+        max_retries=2,
+        request_timeout_s=5,
+    )
+    ctx = engine.store.add_context("text", {})
+    started = time.monotonic()
+    with pytest.raises(BackendUnavailableError) as err:
+        engine.ask(ctx.id, "q?")
+    assert time.monotonic() - started < 30
+    assert f"127.0.0.1:{port}" in str(err.value)
+    engine.close()

@@ -148,3 +148,55 @@ queries = sa.Table(
     sa.CheckConstraint("source IN ('learned', 'raw')", name="source"),
     sa.Index("ix_queries_context_created_at", "context_id", "created_at"),
 )
+
+# --- the server (revision 0002): API keys and the durable sleep-job queue
+
+api_keys = sa.Table(
+    "api_keys",
+    metadata,
+    sa.Column("id", ID, primary_key=True),
+    sa.Column("tenant", sa.String(200), nullable=False),
+    # sha256 of the key: the key itself is shown once and never stored.
+    sa.Column("key_hash", sa.String(64), nullable=False),
+    sa.Column("name", sa.String(200), nullable=False),
+    sa.Column("created_at", Timestamp, nullable=False),
+    sa.Column("revoked_at", Timestamp, nullable=True),
+    sa.UniqueConstraint("key_hash", name="uq_api_keys_key_hash"),
+    sa.Index("ix_api_keys_tenant", "tenant"),
+)
+
+sleep_jobs = sa.Table(
+    "sleep_jobs",
+    metadata,
+    sa.Column("id", ID, primary_key=True),
+    sa.Column("context_id", ID, sa.ForeignKey("contexts.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("tenant", sa.String(200), nullable=False),
+    # The version to sleep on; a queued job follows the context's edits.
+    sa.Column("version", sa.Integer, nullable=False),
+    # Why it was queued: created, changed, requested (POST .../sleep), retry.
+    sa.Column("reason", sa.String(16), nullable=False),
+    sa.Column("budget", sa.JSON, nullable=True),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("due_at", Timestamp, nullable=False),
+    sa.Column("attempts", sa.Integer, nullable=False),
+    sa.Column("max_attempts", sa.Integer, nullable=False),
+    sa.Column("lease_owner", sa.String(200), nullable=True),
+    sa.Column("lease_expires_at", Timestamp, nullable=True),
+    sa.Column("last_error", sa.Text, nullable=True),
+    sa.Column("run_id", ID, sa.ForeignKey("sleep_runs.id", ondelete="SET NULL"), nullable=True),
+    sa.Column(
+        "learned_context_id",
+        ID,
+        sa.ForeignKey("learned_contexts.id", ondelete="SET NULL"),
+        nullable=True,
+    ),
+    sa.Column("created_at", Timestamp, nullable=False),
+    sa.Column("updated_at", Timestamp, nullable=False),
+    sa.Column("finished_at", Timestamp, nullable=True),
+    sa.CheckConstraint(
+        "status IN ('queued', 'running', 'done', 'failed', 'cancelled')", name="status"
+    ),
+    # Workers look for due queued jobs and expired running ones.
+    sa.Index("ix_sleep_jobs_status_due_at", "status", "due_at"),
+    sa.Index("ix_sleep_jobs_context_created_at", "context_id", "created_at"),
+)
