@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from . import commands, contexts, quickstart
+from . import commands, contexts, quickstart, serve
 from .app import app, main, run
 
-__all__ = ["app", "commands", "contexts", "main", "quickstart", "run"]
+__all__ = ["app", "commands", "contexts", "main", "quickstart", "run", "serve"]

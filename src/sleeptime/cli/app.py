@@ -6,7 +6,6 @@ import sys
 from dataclasses import dataclass, field
 from typing import Annotated, Any
 
-import click
 import typer
 from rich.console import Console
 
@@ -80,23 +79,21 @@ def state_of(ctx: typer.Context) -> State:
 
 
 def run(argv: list[str] | None = None) -> int:
-    """Run the CLI; a SleeptimeError becomes one line on stderr and exit code 1."""
+    """Run the CLI; a SleeptimeError becomes one line on stderr and exit code 1.
+
+    Click's standalone mode handles usage errors (exit 2) and --help itself; only
+    our own errors are turned into messages here.
+    """
     command = typer.main.get_command(app)
     try:
-        command.main(args=argv, prog_name="sleeptime", standalone_mode=False)
+        command.main(args=argv, prog_name="sleeptime", standalone_mode=True)
     except SleeptimeError as exc:
         err_console.print(f"[bold red]error:[/] {exc.message}", highlight=False)
         if exc.hint:
             err_console.print(f"[dim]hint: {exc.hint}[/]", highlight=False)
         return 1
-    except click.exceptions.Abort:
-        err_console.print("aborted")
-        return 130
-    except click.ClickException as exc:
-        exc.show()
-        return exc.exit_code
-    except click.exceptions.Exit as exc:
-        return exc.exit_code
+    except SystemExit as exc:
+        return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
     except KeyboardInterrupt:
         err_console.print("interrupted")
         return 130

@@ -43,9 +43,9 @@ class Mode:
 
 def modes(low: int, high: int) -> tuple[Mode, ...]:
     return (
-        Mode(f"sleep-time, verbosity {low}", True, low),
-        Mode(f"test-time only, verbosity {low}", False, low),
-        Mode(f"test-time only, verbosity {high}", False, high),
+        Mode(f"sleep-time v{low}", True, low),
+        Mode(f"test-time v{low}", False, low),
+        Mode(f"test-time v{high}", False, high),
     )
 
 
@@ -101,7 +101,6 @@ def run_quickstart(
         for example in examples:
             context = engine.add_context(example["text"], {"example": example.get("name", "")})
             learned = engine.sleep(context.id, on_call=lambda n: progress.advance(sleeping, n))
-            progress.update(sleeping, completed=progress.tasks[sleeping].completed)
             sleeps.append(
                 {
                     "context": example.get("name", context.id),
@@ -111,8 +110,10 @@ def run_quickstart(
                     "learned_context": learned.text,
                 }
             )
-            for qa in example["questions"]:
-                for mode in chosen:
+            # Mode by mode, so that consecutive prompts share the context (and notes) prefix that
+            # llama.cpp keeps in its KV cache, as an app asking several questions would.
+            for mode in chosen:
+                for qa in example["questions"]:
                     answer = engine.ask(
                         context.id,
                         qa["question"],
@@ -171,7 +172,12 @@ def summarize(rows: list[dict[str, Any]], chosen: tuple[Mode, ...], t: float) ->
 
 
 def print_report(result: dict[str, Any]) -> None:
-    questions = Table("context", "question", "gold", *[s["mode"] for s in result["summary"]], title="Answers")
+    questions = Table(title="Answers (correct, test-time completion tokens, latency)")
+    questions.add_column("context", no_wrap=True)
+    questions.add_column("question", overflow="ellipsis", no_wrap=True, max_width=44)
+    questions.add_column("gold", no_wrap=True)
+    for s in result["summary"]:
+        questions.add_column(s["mode"], no_wrap=True)
     by_question: dict[tuple[str, str], dict[str, dict[str, Any]]] = {}
     for row in result["rows"]:
         by_question.setdefault((row["context"], row["question"]), {})[row["mode"]] = row
@@ -179,7 +185,7 @@ def print_report(result: dict[str, Any]) -> None:
         gold = next(iter(cells.values()))["gold"]
         marks = [
             f"{'[green]✓' if c['correct'] else '[red]✗'}[/] "
-            f"{c['completion_tokens']} tok, {c['latency_s']:.1f}s"
+            f"{c['completion_tokens']} tok {c['latency_s']:.1f}s"
             for c in (cells[s["mode"]] for s in result["summary"])
         ]
         questions.add_row(context, question, gold, *marks)
@@ -187,11 +193,11 @@ def print_report(result: dict[str, Any]) -> None:
     summary = Table(
         "mode",
         "accuracy",
-        "test-time tokens / query",
-        "latency / query",
-        "sleep tokens / query",
-        f"amortized cost / query (t={result['t']:g})",
-        title=f"Summary ({result['model']})",
+        "test tokens/query",
+        "latency/query",
+        "sleep tokens/query",
+        f"cost/query (t={result['t']:g})",
+        title=f"Summary ({result['model']}); cost = t x test tokens + sleep tokens / queries per context",
     )
     for s in result["summary"]:
         summary.add_row(

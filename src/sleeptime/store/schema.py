@@ -193,9 +193,7 @@ sleep_jobs = sa.Table(
     sa.Column("created_at", Timestamp, nullable=False),
     sa.Column("updated_at", Timestamp, nullable=False),
     sa.Column("finished_at", Timestamp, nullable=True),
-    sa.CheckConstraint(
-        "status IN ('queued', 'running', 'done', 'failed', 'cancelled')", name="status"
-    ),
+    sa.CheckConstraint("status IN ('queued', 'running', 'done', 'failed', 'cancelled')", name="status"),
     # Workers look for due queued jobs and expired running ones.
     sa.Index("ix_sleep_jobs_status_due_at", "status", "due_at"),
     sa.Index("ix_sleep_jobs_context_created_at", "context_id", "created_at"),

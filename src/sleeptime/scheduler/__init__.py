@@ -1,0 +1,249 @@
+"""Sleep when contexts are idle: a durable job queue in the database and worker threads.
+
+    scheduler = Scheduler(engine)          # jobs in engine's SQL store
+    scheduler.start()                      # worker threads (settings.sleep_workers)
+    scheduler.context_changed(ctx)         # debounce: due after settings.idle_delay_s
+    scheduler.request(ctx.id)              # due now (POST /contexts/{id}/sleep)
+    scheduler.plan()                       # dry run: what would run, and why not
+    scheduler.stop()
+
+Several processes may share one PostgreSQL database: each claims jobs with a
+lease, so a job runs in one of them at a time and a dead one's job is retried.
+A Ray-based scheduler is out of scope for now (docs/server.md).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import secrets
+import socket
+import threading
+import time
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from ..budget import Budget
+from ..context import Context
+from ..engine import Engine
+from ..errors import ConfigurationError, SleeptimeError
+from ..settings import Settings
+from ..store import SQLStore
+from ..store.jobs import FINISHED, Job, JobReason, JobStore
+from . import policy
+from .clock import SYSTEM_CLOCK, Clock, FakeClock, SystemClock
+from .worker import QueryGate, Running, Worker, complete_budget
+
+log = logging.getLogger(__name__)
+
+HOST = socket.gethostname().replace(":", "_")
+
+PlanAction = Literal["run", "wait", "blocked", "running"]
+
+
+@dataclass(frozen=True)
+class PlanItem:
+    """What the scheduler would do with one job now (a dry run)."""
+
+    job: Job
+    action: PlanAction
+    reason: str
+    estimated_tokens: int | None = None
+
+
+class Scheduler:
+    def __init__(
+        self,
+        engine: Engine,
+        settings: Settings | None = None,
+        *,
+        clock: Clock = SYSTEM_CLOCK,
+        workers: int | None = None,
+    ) -> None:
+        if not isinstance(engine.store, SQLStore):
+            raise ConfigurationError("the scheduler needs a SQL store (SQLite or PostgreSQL)")
+        self.engine = engine
+        self.settings = settings or engine.settings
+        self.clock = clock
+        self.engine_sql = engine.store.engine
+        self.jobs = JobStore(self.engine_sql)
+        self.limits = policy.TokenLimits.from_settings(self.settings)
+        self.gate = QueryGate()
+        self.stopping = threading.Event()
+        self.wake = threading.Event()
+        self.owner_prefix = f"{HOST}:{os.getpid()}:{secrets.token_hex(3)}:"
+        self.n_workers = self.settings.sleep_workers if workers is None else workers
+        self._workers: list[Worker] = []
+        self._manual: Worker | None = None
+        self._running: dict[str, Running] = {}
+        self._lock = threading.Lock()
+        self._changed = threading.Condition()
+
+    # --- what the server tells the scheduler
+
+    def context_created(self, context: Context) -> Job | None:
+        return self._touch(context.id, "created")
+
+    def context_changed(self, context: Context) -> Job | None:
+        """A new version: runs on older versions stop; the new one is due after the idle delay."""
+        self._stop_runs(context.id, "changed", keep_version=context.version)
+        return self._touch(context.id, "changed")
+
+    def context_queried(self, context_id: str) -> None:
+        self._touch(context_id, "queried")
+
+    def context_deleted(self, context_id: str) -> None:
+        self._stop_runs(context_id, "deleted")
+
+    def request(self, context_id: str, budget: Budget | dict[str, Any] | None = None) -> Job:
+        """Sleep on the context now (its queued job becomes due at once)."""
+        given = None if budget is None else Budget.parse(budget).model_dump(exclude_none=True)
+        now = self.clock.now()
+        job = self.jobs.touch(
+            context_id,
+            now=now,
+            due_at=now,
+            reason="requested",
+            budget=given,
+            max_attempts=self.settings.job_max_attempts,
+        )
+        assert job is not None
+        self.wake.set()
+        return job
+
+    def _touch(self, context_id: str, reason: JobReason) -> Job | None:
+        now = self.clock.now()
+        try:
+            job = self.jobs.touch(
+                context_id,
+                now=now,
+                due_at=policy.due_at(now, self.settings.idle_delay_s),
+                reason=reason,
+                max_attempts=self.settings.job_max_attempts,
+            )
+        except SleeptimeError as exc:  # the edit itself is stored; the next touch queues the job
+            log.warning("could not queue a sleep job for context %s: %s", context_id, exc.message)
+            return None
+        if self.settings.idle_delay_s == 0:
+            self.wake.set()
+        return job
+
+    def _stop_runs(self, context_id: str, reason: Any, *, keep_version: int | None = None) -> None:
+        with self._lock:
+            for running in self._running.values():
+                if running.context_id == context_id and running.version != keep_version:
+                    running.stop(reason)
+
+    # --- running jobs
+
+    def start(self) -> None:
+        """Recover after a crash, then start the worker threads."""
+        self.stopping.clear()
+        now = self.clock.now()
+        released = self.jobs.release_dead_owners(f"{HOST}:", _owner_is_dead, now=now)
+        queued = self.jobs.enqueue_missing(
+            now=now,
+            due_at=policy.due_at(now, self.settings.idle_delay_s),
+            max_attempts=self.settings.job_max_attempts,
+        )
+        if released or queued:
+            log.info(
+                "recovered: %d job(s) of stopped processes, %d context(s) never slept on", released, queued
+            )
+        for index in range(self.n_workers):
+            worker = Worker(self, index)
+            worker.start()
+            self._workers.append(worker)
+
+    def stop(self, timeout_s: float = 30.0) -> None:
+        """Stop the workers; a run in progress is cancelled and queued again (no attempt counted)."""
+        self.stopping.set()
+        self.wake.set()
+        with self._lock:
+            for running in self._running.values():
+                running.stop("shutdown")
+        for worker in self._workers:
+            if worker.thread is not None:
+                worker.thread.join(timeout=timeout_s)
+        self._workers.clear()
+
+    def run_once(self) -> bool:
+        """Claim and run one due job in the calling thread (tests, and a server with no workers)."""
+        if self._manual is None:
+            self._manual = Worker(self, len(self._workers) + 100)
+        return self._manual.run_once()
+
+    def register(self, running: Running) -> None:
+        with self._lock:
+            self._running[running.job.id] = running
+
+    def unregister(self, running: Running) -> None:
+        with self._lock:
+            self._running.pop(running.job.id, None)
+
+    def job_changed(self) -> None:
+        with self._changed:
+            self._changed.notify_all()
+
+    def wait_for(self, job_id: str, timeout_s: float) -> Job:
+        """The job once finished, or as it stands after ``timeout_s``."""
+        deadline = time.monotonic() + timeout_s
+        while True:
+            job = self.jobs.get(job_id)
+            left = deadline - time.monotonic()
+            if job.status in FINISHED or left <= 0:
+                return job
+            with self._changed:
+                self._changed.wait(min(0.2, left))
+
+    # --- dry run
+
+    def plan(self, *, tenant: str | None = None, limit: int = 100) -> list[PlanItem]:
+        """What would run now and what waits (for its idle delay, a running job, or a budget)."""
+        now = self.clock.now()
+        items = [
+            PlanItem(job, "running", f"running since attempt {job.attempts}, lease held by {job.lease_owner}")
+            for job in self.jobs.list_jobs(tenant=tenant, statuses=("running",), limit=limit)
+        ]
+        busy = {item.job.context_id for item in items}
+        for job in self.jobs.list_jobs(tenant=tenant, statuses=("queued",), limit=limit):
+            items.append(self._plan_one(job, now, busy))
+        return items
+
+    def _plan_one(self, job: Job, now: Any, busy: set[str]) -> PlanItem:
+        try:
+            context = self.engine.store.get_context(job.context_id)
+            given = complete_budget(Budget.parse(job.budget), self.settings.sleep_budget)
+            resolved = self.engine.resolve_sleep_budget(given)
+            estimate = policy.estimate_sleep_tokens(self.engine.sleep_model, context.text, resolved)
+        except SleeptimeError as exc:
+            return PlanItem(job, "blocked", exc.message)
+        if job.context_id in busy:
+            return PlanItem(job, "wait", "another job of this context is running", estimate)
+        check = policy.check_budgets(self.engine_sql, self.limits, job.context_id, estimate, now)
+        if not check.ok:
+            return PlanItem(job, "blocked", check.reason, estimate)
+        if job.due_at > now:
+            wait = (job.due_at - now).total_seconds()
+            return PlanItem(job, "wait", f"due in {wait:.0f}s (idle delay)", estimate)
+        return PlanItem(job, "run", f"sleep on version {context.version}", estimate)
+
+
+def _owner_is_dead(owner: str) -> bool:
+    """Whether the process named in a lease owner (``host:pid:...``) on this host is gone."""
+    try:
+        pid = int(owner.split(":")[1])
+    except (IndexError, ValueError):
+        return False
+    if pid == os.getpid():
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return False
+
+
+__all__ = ["Clock", "FakeClock", "PlanItem", "QueryGate", "Scheduler", "SystemClock"]

@@ -1,0 +1,115 @@
+"""When to sleep and how much it may cost: debounce, token budgets, break-even.
+
+- Debounce: an edit or a query makes a context due ``idle_delay_s`` later; another
+  one before then pushes the time back (``JobStore.touch``).
+- Budgets: sleep-time tokens (prompt + completion) per context in any 24 hours,
+  and for the whole server in any hour and any 24 hours, summed from the recorded
+  runs. A run starts only if its worst case fits; otherwise it waits until the
+  oldest run in the window leaves it. A run whose worst case alone exceeds a
+  limit can never start, and fails with the numbers.
+- Break-even (the paper's amortization, generated tokens only): sleeping pays
+  for itself after N queries when ``t * test_raw + 0 >= t * test_learned + sleep / N``.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy.engine import Engine
+
+from ..budget import Budget
+from ..llm.base import LLM
+from ..settings import Settings
+from ..store.usage import sleep_tokens_since
+from ..window import PROMPT_OVERHEAD_TOKENS
+
+HOUR = timedelta(hours=1)
+DAY = timedelta(days=1)
+
+
+def due_at(now: datetime, idle_delay_s: float) -> datetime:
+    """When a context touched at ``now`` becomes due for sleep."""
+    return now + timedelta(seconds=idle_delay_s)
+
+
+def retry_at(now: datetime, base_delay_s: float, attempt: int) -> datetime:
+    """When a failed attempt number ``attempt`` (1-based) is tried again: exponential backoff."""
+    return now + timedelta(seconds=base_delay_s * 2.0 ** max(0, attempt - 1))
+
+
+@dataclass(frozen=True)
+class TokenLimits:
+    """``None`` means no limit."""
+
+    context_per_day: int | None = None
+    per_hour: int | None = None
+    per_day: int | None = None
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> TokenLimits:
+        return cls(
+            settings.context_sleep_tokens_per_day,
+            settings.sleep_tokens_per_hour,
+            settings.sleep_tokens_per_day,
+        )
+
+
+@dataclass(frozen=True)
+class BudgetCheck:
+    ok: bool
+    reason: str = ""
+    retry_at: datetime | None = None  # when the window will have room again
+    permanent: bool = False  # one run can never fit
+
+
+def estimate_sleep_tokens(llm: LLM, text: str, budget: Budget) -> int:
+    """Worst case of one sleep: every round reads the context and the notes and writes ``max_tokens``."""
+    rounds, k, max_tokens = budget.rounds or 1, budget.k or 1, budget.max_tokens or 768
+    prompt = llm.count_tokens(text) + max_tokens + PROMPT_OVERHEAD_TOKENS
+    return rounds * k * (prompt + max_tokens)
+
+
+def check_budgets(
+    engine: Engine, limits: TokenLimits, context_id: str, estimate: int, now: datetime
+) -> BudgetCheck:
+    """May a run of up to ``estimate`` tokens start now?"""
+    windows = [
+        ("this context's daily", limits.context_per_day, DAY, context_id),
+        ("the server's hourly", limits.per_hour, HOUR, None),
+        ("the server's daily", limits.per_day, DAY, None),
+    ]
+    for name, limit, window, scope in windows:
+        if limit is None:
+            continue
+        if estimate > limit:
+            return BudgetCheck(
+                False,
+                f"one sleep may spend up to {estimate:,} tokens, more than {name} sleep budget of "
+                f"{limit:,}; lower the sleep budget (rounds, k, max_tokens) or raise the limit",
+                permanent=True,
+            )
+        spent = sleep_tokens_since(engine, now - window, context_id=scope)
+        if spent.tokens + estimate > limit:
+            free_at = (spent.oldest or now) + window
+            return BudgetCheck(
+                False,
+                f"{name} sleep budget: {spent.tokens:,} of {limit:,} tokens spent, and one sleep may "
+                f"spend up to {estimate:,}; waiting until {free_at.isoformat(timespec='seconds')}",
+                retry_at=max(free_at, now + timedelta(seconds=1)),
+            )
+    return BudgetCheck(True)
+
+
+def break_even(
+    sleep_tokens: int, learned_avg: float | None, raw_avg: float | None, weight: float
+) -> int | None:
+    """Queries after which sleeping paid for itself; None if answers from the learned
+    context are not cheaper than from the raw one (or either is unknown)."""
+    if learned_avg is None or raw_avg is None:
+        return None
+    saving = weight * (raw_avg - learned_avg)
+    if saving <= 0:
+        return None
+    return max(1, math.ceil(sleep_tokens / saving)) if sleep_tokens else 0

@@ -1,0 +1,370 @@
+"""Worker threads: claim a due job, run ``Engine.sleep`` on it, record what happened.
+
+While a job runs, a heartbeat renews its lease and watches the context: a new
+version (or a deletion) sets the run's cancel event, and the sleep stops before
+its next model call. Outcomes:
+
+- done: the learned context is stored (``finish_run``, one transaction); if the
+  context changed at the last moment it is kept as history of its version only;
+- cancelled: the context changed or was deleted; the newer version has its own job;
+- failed: a non-retryable error, or ``max_attempts`` reached (the hard stop);
+- queued again: a retryable error (backoff), a budget that is spent (until the
+  window has room), or the server stopping (no attempt counted).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import traceback
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from typing import TYPE_CHECKING, Literal
+
+from ..budget import DEFAULT_SLEEP_BUDGET, Budget
+from ..engine import Engine
+from ..errors import InvalidInputError, NotFoundError, SleeptimeError, StoreError
+from ..llm.base import LLM, Completion, Message, SamplingParams, Usage
+from ..sleep import SleepCancelled
+from ..store.jobs import Job, gave_up
+from . import policy
+
+if TYPE_CHECKING:
+    from . import Scheduler
+
+log = logging.getLogger(__name__)
+
+CancelReason = Literal["changed", "deleted", "lease", "shutdown"]
+
+
+def complete_budget(given: Budget, configured: Budget) -> Budget:
+    """``given`` with rounds, k and max_tokens filled in where the configured sleep budget
+    (e.g. ``SLEEPTIME_SLEEP_BUDGET='{"rounds": 6}'``) leaves them unset."""
+    missing = {
+        name: getattr(DEFAULT_SLEEP_BUDGET, name)
+        for name in ("rounds", "k", "max_tokens")
+        if getattr(given, name) is None and getattr(configured, name) is None
+    }
+    return given.model_copy(update=missing) if missing else given
+
+
+class QueryGate:
+    """Counts queries in flight, so that sleep calls on the same model let them go first."""
+
+    def __init__(self) -> None:
+        self._count = 0
+        self._cond = threading.Condition()
+
+    @contextmanager
+    def query(self) -> Iterator[None]:
+        with self._cond:
+            self._count += 1
+        try:
+            yield
+        finally:
+            with self._cond:
+                self._count -= 1
+                self._cond.notify_all()
+
+    @property
+    def in_flight(self) -> int:
+        return self._count
+
+    def wait_clear(self, timeout_s: float) -> None:
+        with self._cond:
+            self._cond.wait_for(lambda: self._count == 0, timeout=timeout_s)
+
+
+class MeteredLLM:
+    """The sleep model as one worker sees it: counts tokens (also of calls whose run
+    fails later), stops at the cancel event, and waits for queries in flight."""
+
+    def __init__(self, inner: LLM, *, gate: QueryGate | None, gate_wait_s: float) -> None:
+        self.inner = inner
+        self.gate = gate
+        self.gate_wait_s = gate_wait_s
+        self.cancel: threading.Event | None = None
+        self._usage = Usage()
+        self._lock = threading.Lock()
+
+    @property
+    def name(self) -> str:
+        return self.inner.name
+
+    @property
+    def context_window(self) -> int:
+        return self.inner.context_window
+
+    @property
+    def max_concurrency(self) -> int:
+        return int(getattr(self.inner, "max_concurrency", 1))
+
+    def count_tokens(self, text: str) -> int:
+        return self.inner.count_tokens(text)
+
+    def complete(self, messages: Sequence[Message], params: SamplingParams) -> Completion:
+        if self.gate is not None and self.gate.in_flight:
+            self.gate.wait_clear(self.gate_wait_s)
+        if self.cancel is not None and self.cancel.is_set():
+            raise SleepCancelled("sleep cancelled before a model call")
+        completion = self.inner.complete(messages, params)
+        with self._lock:
+            self._usage += completion.usage
+        return completion
+
+    def start(self, cancel: threading.Event) -> None:
+        with self._lock:
+            self.cancel, self._usage = cancel, Usage()
+
+    @property
+    def usage(self) -> Usage:
+        with self._lock:
+            return self._usage
+
+
+@dataclass
+class Running:
+    """A job this process is running."""
+
+    job: Job
+    context_id: str
+    version: int
+    cancel: threading.Event = field(default_factory=threading.Event)
+    finished: threading.Event = field(default_factory=threading.Event)
+    reason: CancelReason | None = None
+
+    def stop(self, reason: CancelReason) -> None:
+        if self.reason is None:
+            self.reason = reason
+        self.cancel.set()
+
+
+class Worker:
+    """One thread's worth of sleeping: its own ``Engine`` facade over the shared store and models."""
+
+    def __init__(self, scheduler: Scheduler, index: int) -> None:
+        self.scheduler = scheduler
+        self.owner = f"{scheduler.owner_prefix}{index}"
+        base = scheduler.engine
+        gate = scheduler.gate if base.sleep_model is base.model else None
+        self.llm = MeteredLLM(
+            base.sleep_model, gate=gate, gate_wait_s=scheduler.settings.query_priority_wait_s
+        )
+        self.engine = Engine(model=base.model, store=base.store, sleep_model=self.llm, settings=base.settings)
+        self.thread: threading.Thread | None = None
+
+    # --- the loop
+
+    def start(self) -> None:
+        self.thread = threading.Thread(target=self.loop, name=f"sleeptime-{self.owner}", daemon=True)
+        self.thread.start()
+
+    def loop(self) -> None:
+        sched = self.scheduler
+        while not sched.stopping.is_set():
+            try:
+                ran = self.run_once()
+            except SleeptimeError as exc:  # the database is away: try again later
+                log.warning("sleep worker %s: %s", self.owner, exc.message)
+                ran = False
+            except Exception as exc:  # a bug: keep the worker alive, the lease brings the job back
+                _log_bug(f"sleep worker {self.owner} crashed on a job", exc)
+                ran = False
+            if not ran:
+                sched.wake.wait(sched.settings.scheduler_poll_s)
+                sched.wake.clear()
+
+    def run_once(self) -> bool:
+        """Claim and run one due job; False when nothing was due."""
+        sched = self.scheduler
+        job = sched.jobs.claim(self.owner, now=sched.clock.now(), lease_s=sched.settings.job_lease_s)
+        if job is None:
+            return False
+        try:
+            self.run(job)
+        finally:
+            sched.job_changed()
+        return True
+
+    # --- one job
+
+    def run(self, job: Job) -> None:
+        sched = self.scheduler
+        log.info(
+            "sleep job %s: context %s, attempt %d/%d", job.id, job.context_id, job.attempts, job.max_attempts
+        )
+        try:
+            context = self.engine.store.get_context(job.context_id)
+            budget = complete_budget(Budget.parse(job.budget), self.engine.settings.sleep_budget)
+            resolved = self.engine.resolve_sleep_budget(budget)
+        except NotFoundError:
+            self._finish(job, "cancelled", "the context was deleted")
+            return
+        except InvalidInputError as exc:
+            self._finish(job, "failed", exc.message)
+            return
+        estimate = policy.estimate_sleep_tokens(self.llm, context.text, resolved)
+        check = policy.check_budgets(sched.engine_sql, sched.limits, context.id, estimate, sched.clock.now())
+        if not check.ok:
+            log.info("sleep job %s: %s", job.id, check.reason)
+            if check.permanent:
+                self._finish(job, "failed", f"budget exceeded: {check.reason}")
+            else:
+                assert check.retry_at is not None
+                sched.jobs.requeue(
+                    job.id,
+                    self.owner,
+                    now=sched.clock.now(),
+                    due_at=check.retry_at,
+                    error=f"budget exceeded: {check.reason}",
+                    count_attempt=False,
+                    reason="requested",
+                )
+            return
+        running = Running(job, context.id, context.version)
+        sched.register(running)
+        self.llm.start(running.cancel)
+        started = datetime.now(timezone.utc) - timedelta(milliseconds=5)  # run rows use the real clock
+        beat = threading.Thread(target=self._heartbeat, args=(running, started), daemon=True)
+        beat.start()
+        run_id: str | None = None
+        try:
+            learned = self.engine.sleep(context.id, budget, cancel=running.cancel, truncate=True)
+        except SleepCancelled:
+            run_id = self._record_usage(context.id, started)
+            self._cancelled(running, run_id)
+        except NotFoundError:
+            run_id = self._record_usage(context.id, started)
+            self._finish(job, "cancelled", "the context was deleted while sleeping on it", run_id=run_id)
+        except SleeptimeError as exc:
+            run_id = self._record_usage(context.id, started)
+            self._failed(
+                job, exc.message, retryable=exc.retryable or isinstance(exc, StoreError), run_id=run_id
+            )
+        except Exception as exc:
+            _log_bug(f"sleep job {job.id} failed with a bug", exc)
+            run_id = self._record_usage(context.id, started)
+            self._failed(job, f"{type(exc).__name__}: {exc}", retryable=False, run_id=run_id)
+        else:
+            run_id = sched.jobs.run_started_since(context.id, started)
+            note = None
+            if running.reason == "changed":
+                note = (
+                    f"finished for version {context.version}, which changed meanwhile: kept as history only"
+                )
+            self._finish(
+                job, "done", note, version=learned.context_version, run_id=run_id, learned_id=learned.id
+            )
+            log.info("sleep job %s done: learned context %s", job.id, learned.id)
+        finally:
+            running.finished.set()
+            sched.unregister(running)
+            beat.join(timeout=5)
+
+    def _heartbeat(self, running: Running, started: datetime) -> None:
+        sched = self.scheduler
+        interval = min(sched.settings.job_lease_s / 3, 5.0)
+        run_id: str | None = None
+        while not running.finished.wait(interval):
+            try:
+                owned, version = sched.jobs.heartbeat(
+                    running.job.id, self.owner, now=sched.clock.now(), lease_s=sched.settings.job_lease_s
+                )
+                run_id = run_id or sched.jobs.run_started_since(running.context_id, started)
+                if run_id is not None:
+                    sched.jobs.set_run_usage(run_id, self.llm.usage, only_running=True)
+            except SleeptimeError as exc:
+                log.warning("sleep job %s: heartbeat failed: %s", running.job.id, exc.message)
+                continue
+            if not owned:
+                running.stop("lease")
+            elif version is None:
+                running.stop("deleted")
+            elif version != running.version:
+                running.stop("changed")
+
+    def _record_usage(self, context_id: str, started: datetime) -> str | None:
+        """Engine.sleep records no tokens for a run that did not finish; the meter knows them."""
+        try:
+            run_id = self.scheduler.jobs.run_started_since(context_id, started)
+            if run_id is not None:
+                self.scheduler.jobs.set_run_usage(run_id, self.llm.usage)
+            return run_id
+        except SleeptimeError as exc:
+            log.warning("cannot record a run's usage: %s", exc.message)
+            return None
+
+    def _cancelled(self, running: Running, run_id: str | None) -> None:
+        sched, job = self.scheduler, running.job
+        if running.reason == "shutdown":
+            sched.jobs.requeue(
+                job.id,
+                self.owner,
+                now=sched.clock.now(),
+                due_at=sched.clock.now(),
+                error="the server stopped during the run",
+                count_attempt=False,
+                reason="requested",
+            )
+        elif running.reason == "lease":
+            log.warning("sleep job %s: lost its lease; another worker has it", job.id)
+        elif running.reason == "deleted":
+            self._finish(job, "cancelled", "the context was deleted while sleeping on it", run_id=run_id)
+        else:
+            self._finish(
+                job,
+                "cancelled",
+                f"the context changed while sleeping on version {running.version}; "
+                "the new version has a job of its own",
+                run_id=run_id,
+            )
+
+    def _failed(self, job: Job, message: str, *, retryable: bool, run_id: str | None) -> None:
+        sched = self.scheduler
+        log.warning("sleep job %s attempt %d failed: %s", job.id, job.attempts, message)
+        if retryable and job.attempts < job.max_attempts:
+            now = sched.clock.now()
+            sched.jobs.requeue(
+                job.id,
+                self.owner,
+                now=now,
+                due_at=policy.retry_at(now, sched.settings.job_retry_delay_s, job.attempts),
+                error=message,
+            )
+        else:
+            text = gave_up(job.attempts, message) if retryable else message
+            self._finish(job, "failed", text, run_id=run_id)
+
+    def _finish(
+        self,
+        job: Job,
+        status: Literal["done", "failed", "cancelled"],
+        error: str | None,
+        *,
+        version: int | None = None,
+        run_id: str | None = None,
+        learned_id: str | None = None,
+    ) -> None:
+        sched = self.scheduler
+        if not sched.jobs.finish(
+            job.id,
+            self.owner,
+            status,
+            now=sched.clock.now(),
+            error=error,
+            version=version,
+            run_id=run_id,
+            learned_id=learned_id,
+        ):
+            log.warning(
+                "sleep job %s: no longer held by %s; outcome %s not recorded", job.id, self.owner, status
+            )
+
+
+def _log_bug(what: str, exc: BaseException) -> None:
+    """The traceback's frames at error level; the message (it may quote a prompt) only at debug."""
+    frames = "".join(traceback.format_tb(exc.__traceback__))
+    log.error("%s: %s\n%s", what, type(exc).__name__, frames)
+    log.debug("%s", what, exc_info=exc)

@@ -1,0 +1,150 @@
+"""The one place where an error becomes an HTTP status and a JSON body.
+
+Every error response has the body ``{"error": {"type": ..., "message": ..., "hint": ...}}``
+(the ``message`` is where the ``openai`` client looks). A ``SleeptimeError`` maps by
+its class; request validation gives 422; anything else is a bug: 500, logged with
+its traceback but never with request bodies.
+"""
+
+from __future__ import annotations
+
+import logging
+import traceback
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from ..errors import (
+    BackendError,
+    BackendTimeoutError,
+    BackendUnavailableError,
+    BudgetExceededError,
+    ConfigurationError,
+    ContextTooLongError,
+    InvalidInputError,
+    MalformedOutputError,
+    ModelUnavailableError,
+    NotFoundError,
+    RateLimitedError,
+    SleeptimeError,
+    StoreError,
+)
+
+log = logging.getLogger(__name__)
+
+
+class AuthenticationError(SleeptimeError):
+    """No key, or a key the server does not know (401)."""
+
+    default_hint = "send Authorization: Bearer <key>; create a key with `sleeptime keys create --tenant NAME`"
+
+
+class PayloadTooLargeError(InvalidInputError):
+    """A request or a context over the server's limits (413)."""
+
+    default_hint = "send less: see max_request_bytes and max_context_chars in docs/server.md"
+
+
+# Most specific first: the first matching class decides.
+STATUS: list[tuple[type[SleeptimeError], int, str]] = [
+    (AuthenticationError, 401, "unauthorized"),
+    (PayloadTooLargeError, 413, "payload_too_large"),
+    (ContextTooLongError, 413, "context_too_long"),
+    (InvalidInputError, 400, "invalid_request"),
+    (NotFoundError, 404, "not_found"),
+    (BudgetExceededError, 429, "budget_exceeded"),
+    (BackendTimeoutError, 504, "backend_timeout"),
+    (RateLimitedError, 503, "rate_limited"),
+    (BackendUnavailableError, 503, "backend_unavailable"),
+    (MalformedOutputError, 502, "backend_malformed_output"),
+    (BackendError, 502, "backend_error"),
+    (ModelUnavailableError, 503, "model_unavailable"),
+    (StoreError, 503, "store_unavailable"),
+    (ConfigurationError, 500, "configuration_error"),
+    (SleeptimeError, 500, "error"),
+]
+
+HTTP_TYPES = {
+    400: "invalid_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    413: "payload_too_large",
+    415: "unsupported_media_type",
+    422: "invalid_request",
+}
+
+
+def error_body(type_: str, message: str, hint: str = "") -> dict[str, Any]:
+    return {"error": {"type": type_, "message": message, "hint": hint}}
+
+
+def status_of(exc: SleeptimeError) -> tuple[int, str]:
+    for cls, status, type_ in STATUS:
+        if isinstance(exc, cls):
+            return status, type_
+    return 500, "error"  # pragma: no cover - SleeptimeError is in the table
+
+
+def error_response(exc: SleeptimeError) -> JSONResponse:
+    status, type_ = status_of(exc)
+    headers: dict[str, str] = {}
+    if status == 401:
+        headers["WWW-Authenticate"] = "Bearer"
+    if isinstance(exc, RateLimitedError) and exc.retry_after is not None:
+        headers["Retry-After"] = str(max(1, round(exc.retry_after)))
+    if status >= 500:
+        log.warning("request failed: %s: %s", type(exc).__name__, exc.message)
+    return JSONResponse(error_body(type_, exc.message, exc.hint), status_code=status, headers=headers)
+
+
+def validation_message(exc: RequestValidationError) -> str:
+    """Where and what, without echoing the input (it may be a context's text)."""
+    parts = []
+    for err in exc.errors()[:5]:
+        where = ".".join(str(p) for p in err.get("loc", ()) if p != "body") or "body"
+        parts.append(f"{where}: {err.get('msg', 'invalid')}")
+    more = len(exc.errors()) - 5
+    return "; ".join(parts) + (f"; and {more} more" if more > 0 else "")
+
+
+def install(app: FastAPI) -> None:
+    """Register the handlers on ``app``."""
+
+    async def on_sleeptime_error(_: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, SleeptimeError)
+        return error_response(exc)
+
+    async def on_validation_error(_: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, RequestValidationError)
+        return JSONResponse(
+            error_body("invalid_request", validation_message(exc), "see the OpenAPI schema at /openapi.json"),
+            status_code=422,
+        )
+
+    async def on_http_error(_: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, StarletteHTTPException)
+        type_ = HTTP_TYPES.get(exc.status_code, "error")
+        message = exc.detail if isinstance(exc.detail, str) else type_
+        return JSONResponse(
+            error_body(type_, message), status_code=exc.status_code, headers=getattr(exc, "headers", None)
+        )
+
+    async def on_bug(_: Request, exc: Exception) -> JSONResponse:
+        # The frames, not the message: a message may quote a prompt or a context.
+        frames = "".join(traceback.format_tb(exc.__traceback__))
+        log.error("internal error: %s\n%s", type(exc).__name__, frames)
+        log.debug("internal error details", exc_info=exc)
+        return JSONResponse(
+            error_body("internal_error", "internal server error", "the server log has the details"),
+            status_code=500,
+        )
+
+    app.add_exception_handler(SleeptimeError, on_sleeptime_error)
+    app.add_exception_handler(RequestValidationError, on_validation_error)
+    app.add_exception_handler(StarletteHTTPException, on_http_error)
+    app.add_exception_handler(Exception, on_bug)

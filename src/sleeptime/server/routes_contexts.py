@@ -1,0 +1,279 @@
+"""``/contexts``: create, read, list, replace, append, delete; ask, sleep, learned contexts,
+runs, queries and jobs of one context. Every route acts for the key's tenant:
+another tenant's context answers 404, like a missing one."""
+
+from __future__ import annotations
+
+import difflib
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Response
+
+from ..context import Context
+from ..errors import InvalidInputError
+from ..learned import LearnedContext
+from ..scheduler import PlanItem, Scheduler
+from ..settings import Settings
+from ..store.base import SleepRun
+from .auth import Tenant
+from .deps import ContextId, EngineDep, SchedulerDep, SettingsDep
+from .errors import PayloadTooLargeError
+from .schemas import (
+    MAX_OFFSET,
+    AnswerOut,
+    AskRequest,
+    ChangeOut,
+    ContextAppend,
+    ContextCreate,
+    ContextOut,
+    ContextPage,
+    ContextReplace,
+    JobList,
+    JobOut,
+    LearnedList,
+    LearnedOut,
+    PlanItemOut,
+    PlanOut,
+    QueryOut,
+    QueryPage,
+    RunOut,
+    SleepOut,
+    SleepRequest,
+)
+
+router = APIRouter(tags=["contexts"])
+
+Limit = Annotated[int, Query(ge=1, le=500, description="Most items to return.")]
+Offset = Annotated[int, Query(ge=0, le=MAX_OFFSET, description="Items to skip.")]
+
+
+def check_size(text: str, settings: Settings) -> None:
+    if len(text) > settings.max_context_chars:
+        raise PayloadTooLargeError(
+            f"the context text has {len(text):,} characters; this server accepts at most "
+            f"{settings.max_context_chars:,}",
+            hint="split the document into several contexts, or raise max_context_chars",
+        )
+
+
+@router.post("/contexts", status_code=201, summary="Create a context")
+def create_context(
+    body: ContextCreate, tenant: Tenant, engine: EngineDep, scheduler: SchedulerDep, settings: SettingsDep
+) -> ContextOut:
+    """Store a new context (version 1). It is slept on once idle for the server's idle delay."""
+    check_size(body.text, settings)
+    context = engine.add_context(body.text, body.metadata, tenant=tenant)
+    job = scheduler.context_created(context)
+    return ContextOut.of(context, sleep_job=JobOut.of(job) if job else None)
+
+
+@router.get("/contexts", summary="List contexts")
+def list_contexts(tenant: Tenant, engine: EngineDep, limit: Limit = 50, offset: Offset = 0) -> ContextPage:
+    """The tenant's contexts, oldest first, without their text."""
+    found = engine.store.list_contexts(tenant=tenant, limit=limit + 1, offset=offset)
+    return ContextPage(
+        data=[ContextOut.of(c, text=False) for c in found[:limit]],
+        limit=limit,
+        offset=offset,
+        next_offset=offset + limit if len(found) > limit else None,
+    )
+
+
+@router.get("/contexts/{context_id}", summary="Read a context")
+def get_context(
+    context_id: ContextId,
+    tenant: Tenant,
+    engine: EngineDep,
+    scheduler: SchedulerDep,
+    version: Annotated[int | None, Query(ge=1, le=2**31 - 1, description="A past version.")] = None,
+) -> ContextOut:
+    """The context's text (current or a past version), its current learned context and sleep job."""
+    context = engine.store.get_context(context_id, version=version, tenant=tenant)
+    current = engine.store.get_context(context_id, tenant=tenant) if version is not None else context
+    learned = engine.store.latest_learned(context_id, current.version)
+    jobs = scheduler.jobs.list_jobs(context_id=context_id, statuses=("queued", "running"), limit=1)
+    return ContextOut.of(
+        context,
+        learned_context_id=learned.id if learned is not None else None,
+        sleep_job=JobOut.of(jobs[0]) if jobs else None,
+    )
+
+
+@router.put("/contexts/{context_id}", summary="Replace a context's text")
+def replace_context(
+    context_id: ContextId,
+    body: ContextReplace,
+    tenant: Tenant,
+    engine: EngineDep,
+    scheduler: SchedulerDep,
+    settings: SettingsDep,
+) -> ContextOut:
+    """A new version (when the text differs). Runs on the old version stop; the new one is
+    slept on once idle. Learned contexts of old versions stay, as history."""
+    check_size(body.text, settings)
+    before = engine.store.get_context(context_id, tenant=tenant)
+    context = engine.update_context(context_id, body.text, body.metadata)
+    return _changed(before, context, scheduler)
+
+
+@router.post("/contexts/{context_id}/append", summary="Append to a context")
+def append_context(
+    context_id: ContextId,
+    body: ContextAppend,
+    tenant: Tenant,
+    engine: EngineDep,
+    scheduler: SchedulerDep,
+    settings: SettingsDep,
+) -> ContextOut:
+    """Add text at the end: a new version, which the next sleep updates incrementally
+    (from the previous learned context plus the new part)."""
+    before = engine.store.get_context(context_id, tenant=tenant)
+    check_size(before.text + "\n" + body.text, settings)
+    context = engine.append_context(context_id, body.text)
+    return _changed(before, context, scheduler)
+
+
+def _changed(before: Context, context: Context, scheduler: Scheduler) -> ContextOut:
+    job = scheduler.context_changed(context) if context.version != before.version else None
+    return ContextOut.of(context, sleep_job=JobOut.of(job) if job else None)
+
+
+@router.delete("/contexts/{context_id}", status_code=204, summary="Delete a context")
+def delete_context(
+    context_id: ContextId, tenant: Tenant, engine: EngineDep, scheduler: SchedulerDep
+) -> Response:
+    """The context with its versions, learned contexts, runs, queries and jobs."""
+    engine.store.delete_context(context_id, tenant=tenant)
+    scheduler.context_deleted(context_id)
+    return Response(status_code=204)
+
+
+@router.post("/contexts/{context_id}/ask", summary="Ask a question")
+def ask(
+    context_id: ContextId,
+    body: AskRequest,
+    tenant: Tenant,
+    engine: EngineDep,
+    scheduler: SchedulerDep,
+    settings: SettingsDep,
+) -> AnswerOut:
+    """``T_b(q, c') -> a``. Never waits for sleep: answered from the newest learned context of
+    the current version, else from the raw text; ``source`` says which."""
+    engine.store.get_context(context_id, tenant=tenant)
+    budget = body.budget.to_budget() if body.budget is not None else None
+    check_answer_tokens(budget.max_tokens if budget else None, settings)
+    with scheduler.gate.query():
+        answer = engine.ask(context_id, body.question, budget, use_learned=not body.baseline)
+    scheduler.context_queried(context_id)
+    return AnswerOut.of(answer)
+
+
+def check_answer_tokens(max_tokens: int | None, settings: Settings) -> None:
+    if max_tokens is not None and max_tokens > settings.max_answer_tokens:
+        raise InvalidInputError(
+            f"max_tokens {max_tokens:,} is over this server's limit of {settings.max_answer_tokens:,}"
+        )
+
+
+@router.post("/contexts/{context_id}/sleep", status_code=202, summary="Sleep on a context now")
+def sleep(
+    context_id: ContextId,
+    body: SleepRequest,
+    tenant: Tenant,
+    engine: EngineDep,
+    scheduler: SchedulerDep,
+) -> SleepOut:
+    """Queue a run due now (one run per context at a time: it waits for a running one).
+    With ``wait`` the answer comes when the run ends; with ``dry_run`` nothing is queued."""
+    engine.store.get_context(context_id, tenant=tenant)
+    budget = body.budget.model_dump(exclude_none=True) if body.budget is not None else None
+    if body.dry_run:
+        items = [i for i in scheduler.plan(tenant=tenant) if i.job.context_id == context_id]
+        return SleepOut(job=None, plan=_plan_out(scheduler, items))
+    job = scheduler.request(context_id, budget)
+    if body.wait:
+        job = scheduler.wait_for(job.id, body.timeout_s)
+    learned = None
+    if job.learned_context_id is not None:
+        found = engine.store.get_learned(job.learned_context_id)
+        current = engine.store.get_context(context_id).version
+        learned = LearnedOut.of(found, current=found.context_version == current, runs=[])
+    return SleepOut(job=JobOut.of(job), learned=learned)
+
+
+@router.get("/contexts/{context_id}/learned", summary="Learned contexts and runs")
+def learned_contexts(context_id: ContextId, tenant: Tenant, engine: EngineDep) -> LearnedList:
+    """Every learned context of the context (current and stale), each with the runs that made
+    it and what they changed, and every run (failed and cancelled ones too)."""
+    current = engine.store.get_context(context_id, tenant=tenant).version
+    learned = engine.store.list_learned(context_id)
+    runs = [RunOut.of(r, _changes(r, learned)) for r in engine.store.list_runs(context_id)]
+    data = [
+        LearnedOut.of(
+            lc, current=lc.context_version == current, runs=[r for r in runs if r.learned_context_id == lc.id]
+        )
+        for lc in learned
+    ]
+    return LearnedList(data=data, runs=runs)
+
+
+def _changes(run: SleepRun, learned: list[LearnedContext]) -> ChangeOut | None:
+    """The run's learned context against the one it grew, else the newest one before it."""
+    by_id = {lc.id: lc for lc in learned}
+    made = by_id.get(run.learned_context_id or "")
+    if made is None:
+        return None
+    previous = by_id.get(made.based_on or "")
+    if previous is None:
+        older = [
+            lc for lc in learned if lc.created_at and made.created_at and lc.created_at < made.created_at
+        ]
+        previous = older[0] if older else None  # list_learned is newest first
+    before = previous.text.splitlines() if previous else []
+    after = made.text.splitlines()
+    diff = list(difflib.ndiff(before, after))
+    return ChangeOut(
+        previous_learned_context_id=previous.id if previous else None,
+        chars_before=len(previous.text) if previous else 0,
+        chars_after=len(made.text),
+        lines_added=sum(1 for line in diff if line.startswith("+ ")),
+        lines_removed=sum(1 for line in diff if line.startswith("- ")),
+    )
+
+
+@router.get("/contexts/{context_id}/queries", summary="Queries and answers")
+def queries(
+    context_id: ContextId, tenant: Tenant, engine: EngineDep, limit: Limit = 50, offset: Offset = 0
+) -> QueryPage:
+    """Questions asked about the context with their answers and usage, newest first."""
+    engine.store.get_context(context_id, tenant=tenant)
+    found = engine.store.list_queries(context_id, limit=limit + 1, offset=offset)
+    return QueryPage(
+        data=[QueryOut.of(q) for q in found[:limit]],
+        limit=limit,
+        offset=offset,
+        next_offset=offset + limit if len(found) > limit else None,
+    )
+
+
+@router.get("/contexts/{context_id}/jobs", summary="Sleep jobs")
+def jobs(context_id: ContextId, tenant: Tenant, engine: EngineDep, scheduler: SchedulerDep) -> JobList:
+    """The context's sleep jobs, newest first: status, attempts, last error."""
+    engine.store.get_context(context_id, tenant=tenant)
+    return JobList(data=[JobOut.of(j) for j in scheduler.jobs.list_jobs(context_id=context_id)])
+
+
+@router.get("/scheduler/plan", tags=["scheduler"], summary="Dry run of the scheduler")
+def plan(tenant: Tenant, scheduler: SchedulerDep) -> PlanOut:
+    """What would run now, what waits (idle delay, a running job) and what a budget blocks."""
+    return _plan_out(scheduler, scheduler.plan(tenant=tenant))
+
+
+def _plan_out(scheduler: Scheduler, items: list[PlanItem]) -> PlanOut:
+    out = [
+        PlanItemOut(
+            job=JobOut.of(i.job), action=i.action, reason=i.reason, estimated_tokens=i.estimated_tokens
+        )
+        for i in items
+    ]
+    return PlanOut(now=scheduler.clock.now(), items=out)

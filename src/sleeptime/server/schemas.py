@@ -1,0 +1,400 @@
+"""Request and response bodies: pydantic models whose descriptions feed the OpenAPI schema.
+
+Requests refuse unknown fields (``extra="forbid"``); text fields refuse what no
+store can keep (NUL, lone surrogates), so such input is a 422, never a 500.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+
+from ..answer import MAX_QUESTION_CHARS, Answer
+from ..budget import Budget
+from ..context import Context
+from ..learned import LearnedContext
+from ..llm.base import Usage
+from ..store.base import QueryRecord, SleepRun
+from ..store.jobs import Job
+
+MAX_METADATA_BYTES = 65_536
+MAX_SEED = 2**31 - 1
+MAX_OFFSET = 10**9
+
+
+def storable(value: str) -> str:
+    if "\x00" in value:
+        raise ValueError("text must not contain NUL characters")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ValueError("text must be valid Unicode (no lone surrogates)") from None
+    return value
+
+
+def small_json(value: dict[str, Any]) -> dict[str, Any]:
+    try:
+        encoded = json.dumps(value, allow_nan=False, ensure_ascii=False).encode("utf-8")
+    except (ValueError, TypeError, RecursionError, UnicodeEncodeError):
+        raise ValueError("metadata must be JSON (valid Unicode, no NaN)") from None
+    if len(encoded) > MAX_METADATA_BYTES:
+        raise ValueError(f"metadata is larger than {MAX_METADATA_BYTES:,} bytes")
+    return value
+
+
+Text = Annotated[str, AfterValidator(storable)]
+Metadata = Annotated[dict[str, Any], AfterValidator(small_json)]
+Effort = Literal["low", "medium", "high"]
+
+
+class Request(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+# --- requests
+
+
+class ContextCreate(Request):
+    text: Text = Field(min_length=1, description="The context: the text questions will be asked about.")
+    metadata: Metadata = Field(default_factory=dict, description="Any JSON object, kept with the context.")
+
+
+class ContextReplace(Request):
+    text: Text = Field(min_length=1, description="The new text: a new version of the context.")
+    metadata: Metadata | None = Field(None, description="Replaces the metadata when given.")
+
+
+class ContextAppend(Request):
+    text: Text = Field(
+        min_length=1,
+        description="Text added at the end (a new version); the next sleep grows the learned context.",
+    )
+
+
+class AskBudget(Request):
+    verbosity: int | None = Field(
+        None, ge=0, le=4, description="0: one sentence from the notes .. 4: step by step."
+    )
+    n: int | None = Field(None, ge=1, le=8, description="Independent answers to sample.")
+    max_tokens: int | None = Field(None, ge=1, le=131072, description="Most completion tokens per answer.")
+    reasoning_effort: Effort | None = Field(None, description="For models that reason.")
+    temperature: float | None = Field(None, ge=0.0, le=2.0, description="Sampling temperature.")
+    seed: int | None = Field(None, ge=0, le=MAX_SEED, description="Sampling seed.")
+
+    def to_budget(self) -> Budget:
+        return Budget(**self.model_dump(exclude_none=True))
+
+
+class SleepBudget(Request):
+    rounds: int | None = Field(None, ge=1, le=20, description="Most rethink rounds.")
+    k: int | None = Field(None, ge=1, le=16, description="Parallel learned contexts, joined at test time.")
+    max_tokens: int | None = Field(None, ge=1, le=131072, description="Most completion tokens per round.")
+    reasoning_effort: Effort | None = Field(None, description="For models that reason.")
+    temperature: float | None = Field(None, ge=0.0, le=2.0, description="Sampling temperature.")
+    seed: int | None = Field(None, ge=0, le=MAX_SEED, description="Sampling seed.")
+
+
+class AskRequest(Request):
+    question: Text = Field(min_length=1, max_length=MAX_QUESTION_CHARS, description="The question.")
+    budget: AskBudget | None = Field(None, description="Test-time budget; unset fields use the server's.")
+    baseline: bool = Field(False, description="Ignore the learned context (the test-time-only baseline).")
+
+
+class SleepRequest(Request):
+    budget: SleepBudget | None = Field(None, description="Sleep budget; unset fields use the server's.")
+    wait: bool = Field(False, description="Wait for the run to finish (up to timeout_s) before answering.")
+    timeout_s: float = Field(60.0, ge=0, le=600, description="How long `wait` waits.")
+    dry_run: bool = Field(False, description="Only say what would run, and what it may cost.")
+
+
+# --- responses
+
+
+class UsageOut(BaseModel):
+    prompt_tokens: int
+    completion_tokens: int
+    reasoning_tokens: int
+    calls: int
+    total_tokens: int
+
+    @classmethod
+    def of(cls, usage: Usage) -> UsageOut:
+        return cls(**usage.to_dict(), total_tokens=usage.total_tokens)
+
+
+class JobOut(BaseModel):
+    id: str
+    context_id: str
+    version: int = Field(description="The context version the job sleeps on.")
+    status: Literal["queued", "running", "done", "failed", "cancelled"]
+    reason: str = Field(description="created, changed, requested or retry.")
+    due_at: datetime
+    attempts: int
+    max_attempts: int
+    last_error: str | None
+    run_id: str | None
+    learned_context_id: str | None
+    created_at: datetime | None
+    updated_at: datetime | None
+    finished_at: datetime | None
+
+    @classmethod
+    def of(cls, job: Job) -> JobOut:
+        data = {name: getattr(job, name) for name in cls.model_fields}
+        return cls(**data)
+
+
+class ContextOut(BaseModel):
+    id: str
+    version: int
+    metadata: dict[str, Any]
+    chars: int
+    created_at: datetime | None
+    updated_at: datetime | None
+    text: str | None = Field(None, description="The text (omitted in lists).")
+    learned_context_id: str | None = Field(
+        None, description="The newest learned context of the current version; null: answers use the raw text."
+    )
+    sleep_job: JobOut | None = Field(None, description="The queued or running sleep job, if any.")
+
+    @classmethod
+    def of(cls, context: Context, *, text: bool = True, **extra: Any) -> ContextOut:
+        return cls(
+            id=context.id,
+            version=context.version,
+            metadata=context.metadata,
+            chars=len(context.text),
+            created_at=context.created_at,
+            updated_at=context.updated_at,
+            text=context.text if text else None,
+            **extra,
+        )
+
+
+class ContextPage(BaseModel):
+    data: list[ContextOut]
+    limit: int
+    offset: int
+    next_offset: int | None = Field(description="Offset of the next page; null on the last page.")
+
+
+class AnswerOut(BaseModel):
+    id: str | None
+    context_id: str
+    context_version: int
+    question: str
+    answer: str
+    answers: list[str]
+    source: Literal["learned", "raw"] = Field(
+        description="What answered: the learned context or the raw text."
+    )
+    learned_context_id: str | None
+    usage: UsageOut
+    latency_s: float
+    time_to_first_token_s: float | None
+    model: str
+    budget: dict[str, Any]
+    note: str
+    created_at: datetime | None
+
+    @classmethod
+    def of(cls, answer: Answer) -> AnswerOut:
+        return cls(
+            id=answer.id,
+            context_id=answer.context_id,
+            context_version=answer.context_version,
+            question=answer.question,
+            answer=answer.text,
+            answers=list(answer.texts or (answer.text,)),
+            source=answer.source,
+            learned_context_id=answer.learned_context_id,
+            usage=UsageOut.of(answer.usage),
+            latency_s=answer.latency_s,
+            time_to_first_token_s=answer.time_to_first_token_s,
+            model=answer.model,
+            budget=answer.budget,
+            note=answer.note,
+            created_at=answer.created_at,
+        )
+
+
+class QueryOut(BaseModel):
+    id: str
+    context_version: int
+    question: str
+    answer: str
+    answers: list[str]
+    source: Literal["learned", "raw"]
+    learned_context_id: str | None
+    usage: UsageOut
+    latency_s: float
+    model: str
+    budget: dict[str, Any]
+    created_at: datetime | None
+
+    @classmethod
+    def of(cls, q: QueryRecord) -> QueryOut:
+        return cls(
+            id=q.id,
+            context_version=q.context_version,
+            question=q.question,
+            answer=q.answer,
+            answers=list(q.answers),
+            source=q.source,
+            learned_context_id=q.learned_context_id,
+            usage=UsageOut.of(q.usage),
+            latency_s=q.latency_s,
+            model=q.model,
+            budget=q.budget,
+            created_at=q.created_at,
+        )
+
+
+class QueryPage(BaseModel):
+    data: list[QueryOut]
+    limit: int
+    offset: int
+    next_offset: int | None
+
+
+class ChangeOut(BaseModel):
+    """What a run changed in the learned context, against the one before it."""
+
+    previous_learned_context_id: str | None
+    chars_before: int
+    chars_after: int
+    lines_added: int
+    lines_removed: int
+
+
+class RunOut(BaseModel):
+    id: str
+    context_version: int
+    status: str = Field(description="running, done, failed, interrupted or cancelled.")
+    model: str
+    strategy: str
+    budget: dict[str, Any]
+    usage: UsageOut
+    duration_s: float | None
+    error: str | None
+    learned_context_id: str | None
+    started_at: datetime | None
+    finished_at: datetime | None
+    changes: ChangeOut | None = None
+
+    @classmethod
+    def of(cls, run: SleepRun, changes: ChangeOut | None = None) -> RunOut:
+        duration = None
+        if run.started_at is not None and run.finished_at is not None:
+            duration = (run.finished_at - run.started_at).total_seconds()
+        return cls(
+            id=run.id,
+            context_version=run.context_version,
+            status=run.status,
+            model=run.model,
+            strategy=run.strategy,
+            budget=run.budget,
+            usage=UsageOut.of(run.usage),
+            duration_s=duration,
+            error=run.error,
+            learned_context_id=run.learned_context_id,
+            started_at=run.started_at,
+            finished_at=run.finished_at,
+            changes=changes,
+        )
+
+
+class LearnedOut(BaseModel):
+    id: str
+    context_version: int
+    current: bool = Field(description="Made from the context's current version (else: history).")
+    text: str
+    notes: list[str]
+    usage: UsageOut
+    duration_s: float
+    model: str
+    strategy: str
+    budget: dict[str, Any]
+    rounds_used: list[int]
+    based_on: str | None = Field(description="The learned context an incremental run grew.")
+    created_at: datetime | None
+    runs: list[RunOut] = Field(description="The runs that produced it.")
+
+    @classmethod
+    def of(cls, learned: LearnedContext, *, current: bool, runs: list[RunOut]) -> LearnedOut:
+        return cls(
+            id=learned.id,
+            context_version=learned.context_version,
+            current=current,
+            text=learned.text,
+            notes=list(learned.notes),
+            usage=UsageOut.of(learned.usage),
+            duration_s=learned.duration_s,
+            model=learned.model,
+            strategy=learned.strategy,
+            budget=learned.budget,
+            rounds_used=list(learned.rounds_used),
+            based_on=learned.based_on,
+            created_at=learned.created_at,
+            runs=runs,
+        )
+
+
+class LearnedList(BaseModel):
+    data: list[LearnedOut] = Field(description="Newest first, all versions.")
+    runs: list[RunOut] = Field(description="Every run, newest first, including failed and cancelled ones.")
+
+
+class PlanItemOut(BaseModel):
+    job: JobOut
+    action: Literal["run", "wait", "blocked", "running"]
+    reason: str
+    estimated_tokens: int | None = Field(description="Worst case of the run's tokens.")
+
+
+class PlanOut(BaseModel):
+    now: datetime
+    items: list[PlanItemOut]
+
+
+class SleepOut(BaseModel):
+    job: JobOut | None = Field(description="The job (null for a dry run).")
+    learned: LearnedOut | None = Field(None, description="The learned context, when `wait` saw it finish.")
+    plan: PlanOut | None = Field(None, description="For a dry run: what would run.")
+
+
+class JobList(BaseModel):
+    data: list[JobOut]
+
+
+class TokensOut(BaseModel):
+    prompt_tokens: int
+    completion_tokens: int
+
+
+class ContextStats(BaseModel):
+    context_id: str
+    sleep_tokens: TokensOut
+    sleep_runs: int
+    test_tokens: TokensOut
+    queries: int
+    queries_from_learned: int
+    queries_from_raw: int
+    avg_completion_tokens_learned: float | None
+    avg_completion_tokens_raw: float | None
+    break_even_queries: int | None = Field(
+        description="Queries answered from the learned context after which sleeping paid for itself "
+        "(generated tokens, test-time ones weighted test_time_weight); null: not (yet) cheaper."
+    )
+    paid_off: bool | None
+
+
+class StatsOut(BaseModel):
+    test_time_weight: float
+    queries_served: int
+    sleep_tokens: TokensOut
+    test_tokens: TokensOut
+    contexts: list[ContextStats]
