@@ -34,7 +34,9 @@ def main() -> None:
         learned = engine.sleep(ctx.id)
         for qa in example["questions"]:
             fast = engine.ask(ctx.id, qa["question"], Budget(verbosity=args.verbosity_low))
-            slow = engine.ask(ctx.id, qa["question"], Budget(verbosity=args.verbosity_high), use_learned=False)
+            slow = engine.ask(
+                ctx.id, qa["question"], Budget(verbosity=args.verbosity_high), use_learned=False
+            )
             row = {
                 "question": qa["question"],
                 "sleep_tokens": learned.usage.completion_tokens,
@@ -49,7 +51,13 @@ def main() -> None:
             print(json.dumps(row), flush=True)
     summary = {
         key: statistics.median(r[key] for r in rows)
-        for key in ("learned_tokens", "learned_latency_s", "learned_ttft_s", "baseline_tokens", "baseline_latency_s")
+        for key in (
+            "learned_tokens",
+            "learned_latency_s",
+            "learned_ttft_s",
+            "baseline_tokens",
+            "baseline_latency_s",
+        )
     }
     summary["model"] = engine.model.name
     summary["questions"] = len(rows)

@@ -41,8 +41,15 @@ def main() -> None:
     for context_id in ids:
         store.record_query(
             QueryRecord(
-                id=uuid.uuid4().hex[:16], context_id=context_id, context_version=2, question="How much?",
-                answer="The answer is 4.", usage=Usage(300, 8, 0, 1), latency_s=0.5, model="bench", source="raw",
+                id=uuid.uuid4().hex[:16],
+                context_id=context_id,
+                context_version=2,
+                question="How much?",
+                answer="The answer is 4.",
+                usage=Usage(300, 8, 0, 1),
+                latency_s=0.5,
+                model="bench",
+                source="raw",
             )
         )
     report("record_query", args.n, time.perf_counter() - started, url)
@@ -57,8 +64,18 @@ def main() -> None:
 
 def report(op: str, n: int, seconds: float, url: str) -> None:
     rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(json.dumps({"op": op, "n": n, "per_second": round(n / seconds, 1), "ms_each": round(1000 * seconds / n, 3),
-                      "store": url.split(":")[0], "max_rss_mb": round(rss_mb, 1)}))
+    print(
+        json.dumps(
+            {
+                "op": op,
+                "n": n,
+                "per_second": round(n / seconds, 1),
+                "ms_each": round(1000 * seconds / n, 3),
+                "store": url.split(":")[0],
+                "max_rss_mb": round(rss_mb, 1),
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -30,6 +30,11 @@ def models_dir() -> Path:
     return MODELS_DIR
 
 
+# llama.cpp's threads collapse when another model process shares the cores; let a busy
+# machine run the suite single-threaded.
+TEST_THREADS = int(os.environ.get("SLEEPTIME_TEST_N_THREADS", "0")) or None
+
+
 @pytest.fixture(autouse=True)
 def isolated_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """No test reads or writes the developer's sleeptime home, config or SLEEPTIME_* settings."""
@@ -55,14 +60,14 @@ def qwen_path() -> Path:
 @pytest.fixture(scope="session")
 def smollm2(smollm2_path: Path) -> Iterator[LlamaCppModel]:
     """The small real model, loaded once per session."""
-    model = LlamaCppModel(smollm2_path, name="smollm2-135m", n_ctx=4096)
+    model = LlamaCppModel(smollm2_path, name="smollm2-135m", n_ctx=4096, n_threads=TEST_THREADS)
     yield model
     model.close()
 
 
 @pytest.fixture(scope="session")
 def qwen(qwen_path: Path) -> Iterator[LlamaCppModel]:
-    model = LlamaCppModel(qwen_path, name="qwen2.5-coder-1.5b", n_ctx=4096)
+    model = LlamaCppModel(qwen_path, name="qwen2.5-coder-1.5b", n_ctx=4096, n_threads=TEST_THREADS)
     yield model
     model.close()
 

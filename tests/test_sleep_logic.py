@@ -118,7 +118,10 @@ def test_ask_budget_reaches_the_model(fake_engine: Engine) -> None:
 
 def test_structured_strategy_sends_a_schema_and_reads_json(sqlite_url: str) -> None:
     model = ScriptedModel(
-        ['{"notes": "pens cost 2/3 dollars each", "finished": false}', '{"notes": "ignored", "finished": true}']
+        [
+            '{"notes": "pens cost 2/3 dollars each", "finished": false}',
+            '{"notes": "ignored", "finished": true}',
+        ]
     )
     engine = Engine(model=model, store=sqlite_url)
     ctx = engine.add_context("A shop sells 3 pens for $2.")
@@ -127,3 +130,25 @@ def test_structured_strategy_sends_a_schema_and_reads_json(sqlite_url: str) -> N
     assert learned.rounds_used == (2,)
     for messages, params in model.calls:
         assert params.json_schema is not None and '"finished"' in messages[-1]["content"]
+
+
+def test_several_appends_grow_the_last_learned_context(sqlite_url: str) -> None:
+    model = ScriptedModel(default="notes: everything computed")
+    engine = Engine(model=model, store=sqlite_url, sleep_budget=Budget(rounds=1))
+    ctx = engine.add_context("Part one.")
+    first = engine.sleep(ctx.id)
+    engine.append_context(ctx.id, "Part two.")
+    engine.append_context(ctx.id, "Part three.")
+    grown = engine.sleep(ctx.id)
+    assert grown.based_on == first.id
+    prompt = model.calls[-1][0][-1]["content"]
+    assert "Part two.\nPart three." in prompt and "notes: everything computed" in prompt
+    engine.update_context(ctx.id, "Something else entirely.")
+    fresh = engine.sleep(ctx.id)
+    assert fresh.based_on is None
+
+
+def test_a_partial_budget_in_settings_keeps_the_other_defaults(sqlite_url: str) -> None:
+    engine = Engine(model=ScriptedModel(), store=sqlite_url, sleep_budget=Budget(rounds=5))
+    resolved = engine.resolve_sleep_budget(None)
+    assert resolved.rounds == 5 and resolved.k == 1 and resolved.max_tokens == 768

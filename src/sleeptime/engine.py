@@ -17,7 +17,7 @@ from typing import Any
 
 from . import prompts
 from .answer import Answer, respond, validate_question
-from .budget import DEFAULT_ASK_BUDGET, PARALLEL_SLEEP_TEMPERATURE, Budget
+from .budget import DEFAULT_ASK_BUDGET, DEFAULT_SLEEP_BUDGET, PARALLEL_SLEEP_TEMPERATURE, Budget
 from .context import Context, validate_context_text, validate_metadata
 from .errors import InvalidInputError
 from .learned import LearnedContext, join_notes
@@ -29,6 +29,8 @@ from .store import QueryRecord, Store, open_store
 from .window import fit_text
 
 ModelArg = str | LLM | None
+# How many versions back an incremental sleep looks for notes to grow.
+MAX_GROWTH_LOOKBACK = 20
 
 
 class Engine:
@@ -121,7 +123,7 @@ class Engine:
     def _fit_for_storage(self, text: str, truncate: bool) -> str:
         # Room for the notes and an answer must remain next to the context at test time.
         reserved = self._sleep_defaults().max_tokens or 768
-        reserved += self.settings.ask_budget.max_tokens or 512
+        reserved += self._ask_defaults().max_tokens or 512
         return fit_text(self.model, text, reserved=reserved, truncate=truncate)
 
     # ------------------------------------------------------------------ sleep
@@ -205,20 +207,27 @@ class Engine:
         return resolved
 
     def _sleep_defaults(self) -> Budget:
-        return self.settings.sleep_budget
+        # A partial budget in the settings (e.g. only rounds) keeps the built-in rest.
+        return self.settings.sleep_budget.over(DEFAULT_SLEEP_BUDGET)
+
+    def _ask_defaults(self) -> Budget:
+        return self.settings.ask_budget.over(DEFAULT_ASK_BUDGET)
 
     def _growth(self, context: Context) -> tuple[Growth | None, str | None]:
-        """If the previous version is a prefix of this one and was slept on, grow its notes."""
-        if context.version <= 1:
-            return None, None
-        previous = self.store.get_context(context.id, version=context.version - 1)
-        learned = self.store.latest_learned(context.id, previous.version)
-        if learned is None or not context.text.startswith(previous.text):
-            return None, None
-        added = context.text[len(previous.text) :].strip()
-        if not added:
-            return None, None
-        return Growth(previous.text, added, learned.text), learned.id
+        """If an earlier version that was slept on is a prefix of this one, grow its notes.
+
+        Walks back over versions, so several appends between two sleeps still grow
+        the last learned context instead of starting over.
+        """
+        for version in range(context.version - 1, max(0, context.version - MAX_GROWTH_LOOKBACK), -1):
+            earlier = self.store.get_context(context.id, version=version)
+            if not context.text.startswith(earlier.text):
+                return None, None  # replaced, not appended: older versions cannot be prefixes either
+            learned = self.store.latest_learned(context.id, version)
+            if learned is not None:
+                added = context.text[len(earlier.text) :].strip()
+                return (Growth(earlier.text, added, learned.text), learned.id) if added else (None, None)
+        return None, None
 
     def learned_context(self, context_id: str) -> LearnedContext | None:
         """The newest learned context of the context's current version, if any."""
@@ -243,7 +252,7 @@ class Engine:
         """
         question = validate_question(question)
         context = self.store.get_context(context_id)
-        resolved = Budget.parse(budget).over(self.settings.ask_budget or DEFAULT_ASK_BUDGET)
+        resolved = Budget.parse(budget).over(self._ask_defaults())
         learned = self.store.latest_learned(context.id, context.version) if use_learned else None
         note = ""
         if use_learned and learned is None:
