@@ -9,9 +9,9 @@ test-time completion tokens.
 from __future__ import annotations
 
 import pytest
-from sleeptime.bench.grading import grade_gsm
 
 from sleeptime import Budget, Engine
+from sleeptime.bench.grading import grade_gsm
 from sleeptime.llm.llamacpp import LlamaCppModel
 
 pytestmark = pytest.mark.qwen
@@ -19,7 +19,8 @@ pytestmark = pytest.mark.qwen
 PROBLEMS = [
     (
         "Maria runs a bakery. Each morning she bakes 12 trays of muffins, and each tray holds 8 muffins. "
-        "She sells each muffin for $3. On Saturday she sold all but 16 of the muffins she baked that morning.",
+        "She sells each muffin for $3. "
+        "On Saturday she sold all but 16 of the muffins she baked that morning.",
         [("How much money did Maria take in from muffin sales on Saturday?", "240")],
     ),
     (
