@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from . import commands, contexts, quickstart, serve
+from . import bench, commands, contexts, quickstart, serve
 from .app import app, main, run
 
-__all__ = ["app", "commands", "contexts", "main", "quickstart", "run", "serve"]
+__all__ = ["app", "bench", "commands", "contexts", "main", "quickstart", "run", "serve"]

@@ -63,6 +63,7 @@ class LlamaCppModel:
                         model_path=str(self.path),
                         n_ctx=self._n_ctx,
                         n_threads=self._n_threads,
+                        n_threads_batch=self._n_threads,
                         n_batch=512,
                         chat_format=self._chat_format,
                         verbose=False,

@@ -1,0 +1,77 @@
+"""Experiment 5: is sleep-time compute worth more when the question is predictable?
+
+Each example is scored with log P(q | c) under the benchmark's model
+(``bench/predictability.py``) and answered with and without the learned context;
+examples are split into 5 quantile bins of the score and the accuracy gain of
+sleep-time is reported per bin. The paper: the gain grows with predictability.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from ...errors import ConfigurationError, InvalidInputError
+from ...llm.base import ScoringLLM
+from ..asking import context_text
+from ..datasets import Example
+from ..metrics import condition_table
+from ..predictability import bin_table, score_question, trend
+from ..runner import BenchRun
+from .common import Claim, Outcome, generic_notes, paired, pp, sleep_spec
+
+DEFAULT_VERBOSITIES = (0,)
+
+
+def run(bench: BenchRun) -> Outcome:
+    config = bench.config
+    model = bench.engine.model
+    if not isinstance(model, ScoringLLM):
+        raise ConfigurationError(
+            f"the predictability experiment needs token log-probabilities, which {model.name} does not give",
+            hint="use the embedded model or a server that returns prompt logprobs (vLLM, llama-cpp-python)",
+        )
+    v = (config.verbosities or DEFAULT_VERBOSITIES)[0]
+
+    def annotate(example: Example) -> dict[str, Any]:
+        try:
+            score = score_question(model, context_text(example), example.question)
+        except InvalidInputError:  # too long to score in the window
+            return {"predictability": None}
+        value = score.value(config.score)
+        return {
+            "predictability": None if math.isnan(value) else value,
+            "logprob": score.logprob,
+            "question_tokens": score.tokens,
+        }
+
+    conds = paired((v,), sleep_spec(config))
+    rows = bench.run(conds, annotate=annotate)
+    bins = bin_table(rows, conds[0].name, conds[1].name)
+    shape = trend(bins)
+    if len(bins) >= 2:
+        measured = (
+            f"gain {pp(bins[0]['gain'])} in the least predictable bin, {pp(bins[-1]['gain'])} in the most "
+            f"predictable; Spearman over bins {shape['spearman']:+.2f}"
+        )
+        holds: bool | None = shape["top_minus_bottom"] > 0 and not shape["spearman"] < 0
+    else:
+        measured, holds = "too few scored examples for bins", None
+    claims = [Claim("The gain of sleep-time grows with predictability", "grows", measured, holds)]
+    notes = generic_notes(rows, config)
+    notes.append(
+        f"Score: {'mean log P per question token' if config.score == 'mean' else 'log P(q | c), summed'} "
+        f"under {bench.model_name} itself (the paper used a base model); 5 quantile bins per seed."
+    )
+    return Outcome(
+        "predictability",
+        config,
+        bench.model_name,
+        rows,
+        {"bins": bins, "conditions": condition_table(rows)},
+        claims,
+        notes,
+    )
+
+
+__all__ = ["DEFAULT_VERBOSITIES", "run"]

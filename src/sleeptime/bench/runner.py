@@ -1,0 +1,383 @@
+"""The loop every experiment shares: examples in, graded result rows out.
+
+For each seed: load the dataset's subset; for each example, sleep once per sleep
+budget (``Engine.sleep``, one stored context per example and budget), answer each
+question under each condition (``Engine.ask``; the ablation calls the engine's
+model directly) and grade it. Every row is appended to ``results.jsonl`` the
+moment it exists, and every model call goes through ``cache.CachingModel`` into
+``calls.jsonl``, so a killed run continues where it stopped: finished rows are
+read back, a sleep or answer that was under way replays its finished calls free.
+
+Examples run one at a time on the embedded model (llama.cpp serializes calls and
+reuses the KV cache of a shared prompt prefix), several at once (``concurrency``)
+against a remote endpoint.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import threading
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TaskID,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
+
+from .. import prompts
+from ..budget import DEFAULT_ASK_BUDGET, Budget
+from ..engine import Engine
+from ..learned import LearnedContext
+from ..llm.base import LLM, Usage
+from ..settings import Settings
+from .asking import (
+    EMPTY_CONTEXT,
+    MODEL_FAILURES,
+    Asker,
+    AskRequest,
+    Attempt,
+    Grader,
+    ask,
+    context_text,
+    grade,
+)
+from .cache import CachingModel, JsonlLog, caching
+from .config import BenchConfig, Condition, SleepSpec
+from .datasets import QA, Example, load_dataset, subset
+from .metrics import Row
+
+
+def open_engine(settings: Settings, out: Path, *, model: LLM | None = None) -> tuple[Engine, bool]:
+    """An engine whose models log to and replay from ``out/calls.jsonl``, storing in ``out/bench.db``.
+
+    Returns it with whether the answering model is embedded (llama.cpp: run sequentially).
+    """
+    from ..llm import load_model
+    from ..llm.llamacpp import LlamaCppModel
+
+    out.mkdir(parents=True, exist_ok=True)
+    log = JsonlLog(out / "calls.jsonl")
+    inner = model if model is not None else load_model(settings.model, settings)
+    sleep_inner = load_model(settings.sleep_model, settings) if settings.sleep_model else None
+    engine = Engine(
+        model=caching(inner, log),
+        sleep_model=caching(sleep_inner, log) if sleep_inner is not None else None,
+        store=f"sqlite:///{out / 'bench.db'}",
+        settings=settings,
+    )
+    return engine, isinstance(inner, LlamaCppModel)
+
+
+def close_engine(engine: Engine) -> None:
+    """Close an engine from ``open_engine``: its store, its models and their call log."""
+    models = {id(m): m for m in (engine.model, engine.sleep_model)}
+    engine.close()
+    for model in models.values():
+        closer = getattr(model, "close", None)
+        if callable(closer):
+            closer()
+        if isinstance(model, CachingModel):
+            model.log.close()
+
+
+class BenchRun:
+    """One experiment's run in ``out``: results.jsonl, bench.db and calls.jsonl live there."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        config: BenchConfig,
+        out: Path,
+        *,
+        parallel: int = 1,
+        console: Console | None = None,
+        show_progress: bool = True,
+    ) -> None:
+        self.engine = engine
+        self.config = config
+        self.out = Path(out)
+        self.out.mkdir(parents=True, exist_ok=True)
+        self.results = JsonlLog(self.out / "results.jsonl")
+        self.parallel = max(1, parallel)
+        self.console = console or Console(stderr=True)
+        self.show_progress = show_progress
+        self.model_name = engine.model.name
+        self._contexts: dict[str, str] = {}
+        self._contexts_lock = threading.Lock()
+        self._learned: dict[tuple[str, str], LearnedContext | str] = {}
+        self._learned_lock = threading.Lock()
+        self._sleeping: dict[tuple[str, str], threading.Lock] = {}
+        self._dataset: list[Example] | None = None
+        self._reused = 0
+        self._progress: Progress | None = None
+        self._answers: TaskID | None = None
+        self._sleeps: TaskID | None = None
+        self._index_contexts()
+
+    # ---------------------------------------------------------------- examples
+    def examples(self, seed: int, *, min_questions: int = 1) -> list[Example]:
+        """The seed's subset of the dataset (``limit`` examples with at least ``min_questions``)."""
+        options: dict[str, Any] = {}
+        if self.config.splitter != "sentence":
+            options["splitter"] = self.config.splitter
+        if self.config.dataset_path is not None:
+            options["path"] = self.config.dataset_path
+        if self._dataset is None:
+            self._dataset = load_dataset(self.config.dataset, data_dir=self.config.data_dir, **options)
+        every = self._dataset
+        kept = [e for e in every if len(e.questions) >= min_questions]
+        return subset(kept, self.config.limit, seed)
+
+    # --------------------------------------------------------------- contexts
+    def _index_contexts(self) -> None:
+        offset = 0
+        while True:
+            page = self.engine.list_contexts(limit=500, offset=offset)
+            for ctx in page:
+                key = ctx.metadata.get("bench_key")
+                if isinstance(key, str):
+                    self._contexts[key] = ctx.id
+            if len(page) < 500:
+                return
+            offset += 500
+
+    def context_id(self, example: Example, label: str) -> str:
+        """The stored context of ``example`` for sleep budget ``label`` (one each: ``Engine.ask``
+        answers from a context's newest learned context), made on first need."""
+        text = context_text(example)
+        digest = hashlib.sha256(text.encode()).hexdigest()[:16]
+        key = f"{example.dataset}|{example.id}|{digest}|{label}"
+        with self._contexts_lock:
+            if key not in self._contexts:
+                meta = {"bench_key": key, "example": example.id, "sleep": label}
+                ctx = self.engine.add_context(text, meta, truncate=True)
+                self._contexts[key] = ctx.id
+            return self._contexts[key]
+
+    def learned(self, seed: int, example: Example, spec: SleepSpec) -> LearnedContext | str:
+        """``Engine.sleep`` on the example's context for ``spec``; an error message if the model failed."""
+        label = sleep_label(spec, seed)
+        memo = (example.id, label)
+        with self._learned_lock:
+            if memo in self._learned:
+                return self._learned[memo]
+            lock = self._sleeping.setdefault(memo, threading.Lock())
+        with lock:  # two seeds may share an example: sleep on it once
+            with self._learned_lock:
+                if memo in self._learned:
+                    return self._learned[memo]
+            cid = self.context_id(example, label)
+            try:
+                result: LearnedContext | str = self.engine.sleep(
+                    cid, spec.budget(seed), truncate=True, on_call=self._advance_sleep
+                )
+            except MODEL_FAILURES as exc:
+                result = f"{type(exc).__name__}: {exc.message}"
+            with self._learned_lock:
+                self._learned[memo] = result
+            return result
+
+    # -------------------------------------------------------------------- run
+    def run(
+        self,
+        conditions: Sequence[Condition],
+        *,
+        max_questions: int = 1,
+        min_questions: int = 1,
+        asker: Asker = ask,
+        grader: Grader = grade,
+        annotate: Callable[[Example], dict[str, Any]] | None = None,
+    ) -> list[Row]:
+        """Answer the first ``max_questions`` questions of every example of every seed under every
+        condition; returns the rows (finished ones read back from results.jsonl)."""
+        names = [c.name for c in conditions]
+        if len(set(names)) != len(names):
+            raise ValueError(f"condition names must be unique: {names}")
+        units = [
+            (seed, ex)
+            for seed in range(self.config.seeds)
+            for ex in self.examples(seed, min_questions=min_questions)
+        ]
+        n_answers = sum(min(max_questions, len(ex.questions)) for _, ex in units) * len(conditions)
+        specs = {c.sleep for c in conditions if c.kind == "sleep" and c.sleep is not None}
+        sleep_calls = sum(self._calls_per_sleep(s) for s in specs) * len(units)
+
+        def one(unit: tuple[int, Example]) -> list[Row]:
+            seed, ex = unit
+            extra = annotate(ex) if annotate is not None else {}
+            return [
+                self._row(seed, ex, qi, qa, cond, asker, grader, extra)
+                for cond in conditions
+                for qi, qa in enumerate(ex.questions[:max_questions])
+            ]
+
+        with self._progress_bars(n_answers, sleep_calls):
+            if self.parallel > 1 and len(units) > 1:
+                with ThreadPoolExecutor(max_workers=self.parallel) as pool:
+                    chunks = list(pool.map(one, units))
+            else:
+                chunks = [one(u) for u in units]
+        return [row for chunk in chunks for row in chunk]
+
+    def _calls_per_sleep(self, spec: SleepSpec) -> int:
+        resolved = self.engine.resolve_sleep_budget(spec.budget(0))
+        return (resolved.rounds or 1) * (resolved.k or 1)
+
+    def row_key(self, seed: int, example: Example, qi: int, cond: Condition, budget: Budget) -> str:
+        """What identifies a graded answer: a finished row with this key is not asked again."""
+        sleep = None
+        if cond.sleep is not None and cond.kind == "sleep":
+            sleep = self.engine.resolve_sleep_budget(cond.sleep.budget(seed)).model_dump(exclude_none=True)
+        identity = {
+            "model": self.model_name,
+            "dataset": example.dataset,
+            "splitter": self.config.splitter,
+            "example": example.id,
+            "seed": seed,
+            "question": qi,
+            "text": [context_text(example), example.questions[qi].question, example.questions[qi].answer],
+            "condition": cond.identity(),
+            "budget": budget.model_dump(exclude_none=True),
+            "sleep": sleep,
+            "prompt_version": prompts.PROMPT_VERSION,
+        }
+        return hashlib.sha256(json.dumps(identity, sort_keys=True, default=str).encode()).hexdigest()[:32]
+
+    def _row(
+        self,
+        seed: int,
+        example: Example,
+        qi: int,
+        qa: QA,
+        cond: Condition,
+        asker: Asker,
+        grader: Grader,
+        extra: dict[str, Any],
+    ) -> Row:
+        default_max = self.config.max_tokens or self.engine.settings.ask_budget.max_tokens
+        budget = cond.budget(seed, default_max or DEFAULT_ASK_BUDGET.max_tokens or 512)
+        key = self.row_key(seed, example, qi, cond, budget)
+        done = self.results.get(key)
+        if done is not None:
+            with self._learned_lock:
+                self._reused += 1
+            self._advance_answer()
+            return {**done, "condition": cond.name, "params": cond.params}
+        learned: LearnedContext | str | None = None
+        label = "raw"
+        if cond.kind == "sleep" and cond.sleep is not None:
+            learned = self.learned(seed, example, cond.sleep)
+            label = sleep_label(cond.sleep, seed)
+        request = AskRequest(
+            self.engine, self.context_id(example, label), context_text(example), example, qa, cond, budget
+        )
+        error = learned if isinstance(learned, str) else None
+        try:
+            attempt = asker(request)
+        except MODEL_FAILURES as exc:
+            attempt, error = Attempt("", Usage(), 0.0), f"{type(exc).__name__}: {exc.message}"
+        texts = attempt.texts or (attempt.text,)
+        sample_scores = [grader(example, qa, t) for t in texts]
+        sleep_usage = learned.usage if isinstance(learned, LearnedContext) else Usage()
+        row: Row = {
+            "key": key,
+            "model": self.model_name,
+            "dataset": example.dataset,
+            "seed": seed,
+            "example_id": example.id,
+            "question_index": qi,
+            "n_questions": len(example.questions),
+            "question": qa.question,
+            "gold": qa.answer,
+            "condition": cond.name,
+            "kind": cond.kind,
+            "verbosity": cond.verbosity,
+            "params": cond.params,
+            "sleep_label": cond.sleep.label if cond.kind == "sleep" and cond.sleep else None,
+            "score": sample_scores[0],
+            "sample_scores": sample_scores,
+            "answer": attempt.text,
+            "texts": list(texts) if len(texts) > 1 else [],
+            "source": attempt.source,
+            "test_completion_tokens": attempt.usage.completion_tokens,
+            "test_prompt_tokens": attempt.usage.prompt_tokens,
+            "test_calls": attempt.usage.calls,
+            "latency_s": attempt.latency_s,
+            "sleep_completion_tokens": sleep_usage.completion_tokens,
+            "sleep_prompt_tokens": sleep_usage.prompt_tokens,
+            "learned_context_id": learned.id if isinstance(learned, LearnedContext) else None,
+            "error": error,
+            **attempt.extra,
+            **extra,
+        }
+        self.results.put(row)
+        self._advance_answer()
+        return row
+
+    # --------------------------------------------------------------- progress
+    def _progress_bars(self, answers: int, sleep_calls: int) -> Progress:
+        progress = Progress(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            TextColumn("eta"),
+            TimeRemainingColumn(),
+            console=self.console,
+            disable=not self.show_progress,
+        )
+        self._progress = progress
+        self._sleeps = progress.add_task("sleep calls (at most)", total=sleep_calls) if sleep_calls else None
+        self._answers = progress.add_task("answers", total=answers)
+        return progress
+
+    def _advance_sleep(self, n: int) -> None:
+        if self._progress is not None and self._sleeps is not None:
+            self._progress.advance(self._sleeps, n)
+
+    def _advance_answer(self) -> None:
+        if self._progress is not None and self._answers is not None:
+            self._progress.advance(self._answers)
+
+    # -------------------------------------------------------------- lifecycle
+    def cache_stats(self) -> dict[str, int]:
+        """What this invocation computed and what it found done (answers, then model calls)."""
+        stats = {"answers_read_back": self._reused}
+        model = self.engine.model
+        if isinstance(model, CachingModel):
+            stats |= {"calls_replayed": model.log.hits, "calls_made": model.log.misses}
+        return stats
+
+    def close(self) -> None:
+        self.results.close()
+
+
+def sleep_label(spec: SleepSpec, seed: int) -> str:
+    """Names the stored context a sleep budget's learned context goes with; sampled (k > 1)
+    learned contexts differ per seed, so each seed gets its own."""
+    return f"{spec.label} seed={seed}" if (spec.k or 1) > 1 else spec.label
+
+
+__all__ = [
+    "EMPTY_CONTEXT",
+    "AskRequest",
+    "Asker",
+    "Attempt",
+    "BenchRun",
+    "Grader",
+    "ask",
+    "close_engine",
+    "context_text",
+    "grade",
+    "open_engine",
+]
