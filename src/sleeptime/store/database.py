@@ -3,6 +3,8 @@ SQLAlchemy's exceptions become ``StoreError``."""
 
 from __future__ import annotations
 
+import sqlite3
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -96,11 +98,22 @@ def _configure_sqlite(engine: Engine) -> None:
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
         try:
-            # WAL: readers do not block the writer, nor the writer the readers.
-            cursor.execute("PRAGMA journal_mode=WAL")
+            # First, so that every statement below waits for a lock instead of failing.
+            cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+            # WAL: readers do not block the writer, nor the writer the readers. Switching
+            # needs an exclusive lock, which several processes opening a new file at once
+            # contend for; SQLite may refuse at once, so wait and retry within the timeout.
+            deadline = time.monotonic() + SQLITE_BUSY_TIMEOUT_MS / 1000
+            while True:
+                try:
+                    cursor.execute("PRAGMA journal_mode=WAL")
+                    break
+                except sqlite3.OperationalError as exc:
+                    if "locked" not in str(exc) or time.monotonic() > deadline:
+                        raise
+                    time.sleep(0.05)
             # Off by default in SQLite; the cascades in schema.py rely on it.
             cursor.execute("PRAGMA foreign_keys=ON")
-            cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
         finally:
             cursor.close()
 
