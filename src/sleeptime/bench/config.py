@@ -50,6 +50,9 @@ class BenchConfig(BaseModel):
     rounds: tuple[int, ...] = Field((1, 2, 3, 5), description="scaling: rethink rounds (k = 1).")
     ns: tuple[int, ...] = Field((1, 2, 5, 10), description="amortization: queries per context.")
     min_questions: int = Field(1, ge=1, description="amortization: keep contexts with this many questions.")
+    generate_questions: int = Field(
+        0, ge=0, le=50, description="amortization: extra questions the model writes per context (verified)."
+    )
     score: ScoreKind = Field("mean", description="predictability: per-token mean or sum of log P(q|c).")
     steps: tuple[int, ...] = Field((1, 2, 4), description="swe: step budgets.")
 

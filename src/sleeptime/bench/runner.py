@@ -57,8 +57,11 @@ from .datasets import QA, Example, load_dataset, subset
 from .metrics import Row
 
 
-def open_engine(settings: Settings, out: Path, *, model: LLM | None = None) -> tuple[Engine, bool]:
-    """An engine whose models log to and replay from ``out/calls.jsonl``, storing in ``out/bench.db``.
+def open_engine(
+    settings: Settings, out: Path, *, model: LLM | None = None, calls: Path | None = None
+) -> tuple[Engine, bool]:
+    """An engine whose models log to and replay from ``calls`` (default ``out/calls.jsonl``; several
+    runs may share one), storing in ``out/bench.db``.
 
     Returns it with whether the answering model is embedded (llama.cpp: run sequentially).
     """
@@ -66,7 +69,7 @@ def open_engine(settings: Settings, out: Path, *, model: LLM | None = None) -> t
     from ..llm.llamacpp import LlamaCppModel
 
     out.mkdir(parents=True, exist_ok=True)
-    log = JsonlLog(out / "calls.jsonl")
+    log = JsonlLog(calls if calls is not None else out / "calls.jsonl")
     inner = model if model is not None else load_model(settings.model, settings)
     sleep_inner = load_model(settings.sleep_model, settings) if settings.sleep_model else None
     engine = Engine(
@@ -121,6 +124,7 @@ class BenchRun:
         self._reused = 0
         self._progress: Progress | None = None
         self._answers: TaskID | None = None
+        self._preparing: TaskID | None = None
         self._sleeps: TaskID | None = None
         self._index_contexts()
 
@@ -197,17 +201,24 @@ class BenchRun:
         asker: Asker = ask,
         grader: Grader = grade,
         annotate: Callable[[Example], dict[str, Any]] | None = None,
+        prepare: Callable[[Example], Example] | None = None,
     ) -> list[Row]:
         """Answer the first ``max_questions`` questions of every example of every seed under every
-        condition; returns the rows (finished ones read back from results.jsonl)."""
+        condition; returns the rows (finished ones read back from results.jsonl). ``prepare``
+        (e.g. adding generated questions) runs once per chosen example, before any answer."""
         names = [c.name for c in conditions]
         if len(set(names)) != len(names):
             raise ValueError(f"condition names must be unique: {names}")
+        # Prepared examples (e.g. with generated questions) are counted after preparing.
+        first_cut = min_questions if prepare is None else 1
         units = [
             (seed, ex)
             for seed in range(self.config.seeds)
-            for ex in self.examples(seed, min_questions=min_questions)
+            for ex in self.examples(seed, min_questions=first_cut)
         ]
+        if prepare is not None:
+            prepared = self._prepared(units, prepare)
+            units = [(seed, ex) for seed, ex in prepared if len(ex.questions) >= min_questions]
         n_answers = sum(min(max_questions, len(ex.questions)) for _, ex in units) * len(conditions)
         specs = {c.sleep for c in conditions if c.kind == "sleep" and c.sleep is not None}
         sleep_calls = sum(self._calls_per_sleep(s) for s in specs) * len(units)
@@ -228,6 +239,19 @@ class BenchRun:
             else:
                 chunks = [one(u) for u in units]
         return [row for chunk in chunks for row in chunk]
+
+    def _prepared(
+        self, units: list[tuple[int, Example]], prepare: Callable[[Example], Example]
+    ) -> list[tuple[int, Example]]:
+        done: dict[str, Example] = {}  # seeds share examples: prepare each once
+        out = []
+        with self._progress_bars(0, 0, preparing=len({ex.id for _, ex in units})):
+            for seed, ex in units:
+                if ex.id not in done:
+                    done[ex.id] = prepare(ex)
+                    self._advance(self._preparing)
+                out.append((seed, done[ex.id]))
+        return out
 
     def _calls_per_sleep(self, spec: SleepSpec) -> int:
         resolved = self.engine.resolve_sleep_budget(spec.budget(0))
@@ -325,7 +349,7 @@ class BenchRun:
         return row
 
     # --------------------------------------------------------------- progress
-    def _progress_bars(self, answers: int, sleep_calls: int) -> Progress:
+    def _progress_bars(self, answers: int, sleep_calls: int, *, preparing: int = 0) -> Progress:
         progress = Progress(
             TextColumn("{task.description}"),
             BarColumn(),
@@ -337,17 +361,20 @@ class BenchRun:
             disable=not self.show_progress,
         )
         self._progress = progress
+        self._preparing = progress.add_task("preparing examples", total=preparing) if preparing else None
         self._sleeps = progress.add_task("sleep calls (at most)", total=sleep_calls) if sleep_calls else None
-        self._answers = progress.add_task("answers", total=answers)
+        self._answers = progress.add_task("answers", total=answers) if answers else None
         return progress
 
+    def _advance(self, task: TaskID | None, n: int = 1) -> None:
+        if self._progress is not None and task is not None:
+            self._progress.advance(task, n)
+
     def _advance_sleep(self, n: int) -> None:
-        if self._progress is not None and self._sleeps is not None:
-            self._progress.advance(self._sleeps, n)
+        self._advance(self._sleeps, n)
 
     def _advance_answer(self) -> None:
-        if self._progress is not None and self._answers is not None:
-            self._progress.advance(self._answers)
+        self._advance(self._answers)
 
     # -------------------------------------------------------------- lifecycle
     def cache_stats(self) -> dict[str, int]:

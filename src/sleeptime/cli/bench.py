@@ -30,6 +30,22 @@ bench_app = typer.Typer(
     no_args_is_help=True,
 )
 app.add_typer(bench_app, name="bench")
+CALLS_META = "sleeptime.bench.calls"
+
+
+@bench_app.callback()
+def bench_group(
+    ctx: typer.Context,
+    calls: Annotated[
+        Path | None,
+        typer.Option(
+            help="One call log for several runs (default: each run's own calls.jsonl): a model call "
+            "any of them made (e.g. the same sleep) is replayed, not recomputed."
+        ),
+    ] = None,
+) -> None:
+    ctx.meta[CALLS_META] = calls
+
 
 DatasetOpt = Annotated[str | None, typer.Option(help="Dataset (default: the experiment's).")]
 LimitOpt = Annotated[int, typer.Option(min=0, help="Examples (contexts) per seed; 0 for all.")]
@@ -106,7 +122,8 @@ def _execute(ctx: typer.Context, experiment: str, common: dict[str, Any], specif
         )
     except ValueError as exc:  # pydantic's ValidationError
         raise InvalidInputError(f"invalid bench options: {exc}") from None
-    engine, embedded = open_engine(settings, out)
+    calls: Path | None = ctx.meta.get(CALLS_META)
+    engine, embedded = open_engine(settings, out, calls=calls)
     try:
         if common["seeds"] is None and not embedded:
             config = config.model_copy(update={"seeds": 3})  # the paper's 3 runs, affordable remotely
@@ -119,9 +136,8 @@ def _execute(ctx: typer.Context, experiment: str, common: dict[str, Any], specif
             show_progress=common["progress"],
         )
         try:
-            outcome, written = run_experiment(
-                bench, command=_command(experiment, settings.model, common, specific)
-            )
+            command = _command(experiment, settings.model, common, specific, calls=calls)
+            outcome, written = run_experiment(bench, command=command)
             stats = bench.cache_stats()
         finally:
             bench.close()
@@ -141,8 +157,11 @@ def _execute(ctx: typer.Context, experiment: str, common: dict[str, Any], specif
     console.print(f"output directory: {out.resolve()}", soft_wrap=True)
 
 
-def _command(experiment: str, model: str, common: dict[str, Any], specific: dict[str, Any]) -> str:
-    parts = ["sleeptime", "--model", model, "bench", experiment]
+def _command(
+    experiment: str, model: str, common: dict[str, Any], specific: dict[str, Any], *, calls: Path | None
+) -> str:
+    parts = ["sleeptime", "--model", model, "bench"]
+    parts += ["--calls", str(calls), experiment] if calls is not None else [experiment]
     for key, value in {**common, **specific}.items():
         if value is None or key == "progress":
             continue
@@ -252,10 +271,21 @@ def amortization_command(
     progress: ProgressOpt = True,
     ns: Annotated[str, typer.Option(help="Queries per context N, e.g. 1,2,5,10.")] = "1,2,5,10",
     min_questions: Annotated[int, typer.Option(min=1, help="Keep contexts with this many questions.")] = 1,
+    generate_questions: Annotated[
+        int,
+        typer.Option(
+            min=0, max=50, help="Extra questions the model writes per context, kept when verified (cached)."
+        ),
+    ] = 0,
 ) -> None:
     """Multi-Query: cost per query (t x test tokens + sleep tokens / N) for N queries per context."""
-    common = _options(locals(), ("ns", "min_questions"))
-    _execute(ctx, "amortization", common, {"ns": _ints(ns, "--ns", 1, 1000), "min_questions": min_questions})
+    common = _options(locals(), ("ns", "min_questions", "generate_questions"))
+    specific = {
+        "ns": _ints(ns, "--ns", 1, 1000),
+        "min_questions": min_questions,
+        "generate_questions": generate_questions,
+    }
+    _execute(ctx, "amortization", common, specific)
 
 
 @bench_app.command("predictability")
