@@ -92,3 +92,41 @@ def test_a_question_that_follows_from_its_context_scores_higher(small: LlamaCppM
     again = score_question(model, context, "How many red apples does Tom have now?")
     assert again == natural and log.hits == 1  # served from the call log
     log.close()
+
+
+def test_a_separate_scoring_model_scores_and_is_named(
+    tmp_path: Path, smollm2_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The paper scored with a base model: --score-model scores with another model than the one answering."""
+    from sleeptime.bench.config import BenchConfig
+    from sleeptime.bench.datasets import Example
+    from sleeptime.bench.experiments import predictability
+    from sleeptime.bench.runner import BenchRun, close_engine, open_engine
+    from sleeptime.settings import load_settings
+
+    monkeypatch.setenv("SLEEPTIME_N_THREADS", "1")
+    context = "Tom has 3 apples. On Monday he buys 2 more apples."
+    questions = ["How many apples does Tom have now?", "What colour is the Moon's left shoe?"]
+    examples = [Example(f"ex{i}", "test-set", context, q, "5", context) for i, q in enumerate(questions)]
+
+    def bench(score_model: str | None) -> BenchRun:
+        engine, _ = open_engine(load_settings(), tmp_path / "out", model=HashModel())
+        config = BenchConfig(experiment="predictability", dataset="test-set", score_model=score_model)
+        run = BenchRun(engine, config, tmp_path / "out", show_progress=False)
+        run._dataset = examples
+        return run
+
+    unscored = bench(None)
+    with pytest.raises(ConfigurationError, match="log-probabilities"):
+        predictability.run(unscored)  # the answering model cannot score
+    close_engine(unscored.engine)
+    unscored.close()
+
+    scored = bench(str(smollm2_path))
+    outcome = predictability.run(scored)
+    close_engine(scored.engine)
+    scored.close()
+    by_question = {r["question"]: r["predictability"] for r in outcome.rows}
+    assert all(v is not None and v < 0 for v in by_question.values())
+    assert by_question[questions[0]] > by_question[questions[1]]  # the on-topic question is likelier
+    assert any("a separate scorer" in note and smollm2_path.stem in note for note in outcome.notes)

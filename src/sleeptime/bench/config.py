@@ -54,6 +54,9 @@ class BenchConfig(BaseModel):
         0, ge=0, le=50, description="amortization: extra questions the model writes per context (verified)."
     )
     score: ScoreKind = Field("mean", description="predictability: per-token mean or sum of log P(q|c).")
+    score_model: str | None = Field(
+        None, description="predictability: the model that scores log P(q|c) (default: the benchmark's)."
+    )
     steps: tuple[int, ...] = Field((1, 2, 4), description="swe: step budgets.")
 
 

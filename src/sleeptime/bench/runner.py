@@ -296,7 +296,7 @@ class BenchRun:
             with self._learned_lock:
                 self._reused += 1
             self._advance_answer()
-            return {**done, "condition": cond.name, "params": cond.params}
+            return {**done, **extra, "condition": cond.name, "params": cond.params}
         learned: LearnedContext | str | None = None
         label = "raw"
         if cond.kind == "sleep" and cond.sleep is not None:

@@ -305,12 +305,16 @@ def predictability_command(
     data_dir: DataDirOpt = None,
     progress: ProgressOpt = True,
     score: Annotated[str, typer.Option(help="mean (per question token) or sum of log P(q | c).")] = "mean",
+    score_model: Annotated[
+        str | None,
+        typer.Option(help="Score log P(q | c) with this model (the paper: a base model); default: --model."),
+    ] = None,
 ) -> None:
     """Sleep-time's accuracy gain per quantile bin of log P(q | c) under the model."""
     if score not in ("mean", "sum"):
         raise typer.BadParameter("--score must be mean or sum")
-    common = _options(locals(), ("score",))
-    _execute(ctx, "predictability", common, {"score": score})
+    common = _options(locals(), ("score", "score_model"))
+    _execute(ctx, "predictability", common, {"score": score, "score_model": score_model})
 
 
 @bench_app.command("ablation")

@@ -12,8 +12,10 @@ import math
 from typing import Any
 
 from ...errors import ConfigurationError, InvalidInputError
-from ...llm.base import ScoringLLM
+from ...llm import load_model
+from ...llm.base import LLM, ScoringLLM
 from ..asking import context_text
+from ..cache import CachingModel, caching
 from ..datasets import Example
 from ..metrics import condition_table
 from ..predictability import bin_table, score_question, trend
@@ -23,14 +25,35 @@ from .common import Claim, Outcome, generic_notes, paired, pp, sleep_spec
 DEFAULT_VERBOSITIES = (0,)
 
 
-def run(bench: BenchRun) -> Outcome:
-    config = bench.config
+def scoring_model(bench: BenchRun) -> LLM:
+    """The model that scores questions: ``score_model`` if given (its calls logged with the
+    run's), else the benchmark's; it must give token log-probabilities."""
     model = bench.engine.model
+    if bench.config.score_model is not None:
+        inner = load_model(bench.config.score_model, bench.engine.settings)
+        model = caching(inner, model.log) if isinstance(model, CachingModel) else inner
     if not isinstance(model, ScoringLLM):
         raise ConfigurationError(
             f"the predictability experiment needs token log-probabilities, which {model.name} does not give",
             hint="use the embedded model or a server that returns prompt logprobs (vLLM, llama-cpp-python)",
         )
+    return model
+
+
+def run(bench: BenchRun) -> Outcome:
+    model = scoring_model(bench)
+    try:
+        return _run(bench, model)
+    finally:
+        if model is not bench.engine.model:
+            inner = model.inner if isinstance(model, CachingModel) else model
+            closer = getattr(inner, "close", None)
+            if callable(closer):
+                closer()
+
+
+def _run(bench: BenchRun, model: LLM) -> Outcome:
+    config = bench.config
     v = (config.verbosities or DEFAULT_VERBOSITIES)[0]
 
     def annotate(example: Example) -> dict[str, Any]:
@@ -59,9 +82,14 @@ def run(bench: BenchRun) -> Outcome:
         measured, holds = "too few scored examples for bins", None
     claims = [Claim("The gain of sleep-time grows with predictability", "grows", measured, holds)]
     notes = generic_notes(rows, config)
+    scorer = (
+        f"{model.name}, a separate scorer (the paper scored with a base model)"
+        if config.score_model
+        else f"{bench.model_name} itself (the paper used a base model; see --score-model)"
+    )
     notes.append(
         f"Score: {'mean log P per question token' if config.score == 'mean' else 'log P(q | c), summed'} "
-        f"under {bench.model_name} itself (the paper used a base model); 5 quantile bins per seed."
+        f"under {scorer}; 5 quantile bins per seed."
     )
     return Outcome(
         "predictability",
@@ -74,4 +102,4 @@ def run(bench: BenchRun) -> Outcome:
     )
 
 
-__all__ = ["DEFAULT_VERBOSITIES", "run"]
+__all__ = ["DEFAULT_VERBOSITIES", "run", "scoring_model"]
