@@ -27,6 +27,9 @@ P2=stateful-gsm-symbolic-p2
 bench pareto --dataset "$P2" --limit "$(n 10)"
 bench passk --dataset "$P2" --limit "$(n 10)" --verbosities 0
 bench predictability --dataset "$P2" --limit "$(n 10)"
+# The paper scored log P(q | c) with a base model: a second, separate scorer.
+bench predictability --dataset "$P2" --limit "$(n 10)" --score-model smollm2-135m \
+    --out "$OUT/predictability-$P2-$MODEL-scored-by-smollm2"
 bench ablation --dataset "$P2" --limit "$(n 10)"
 # GSM8K: easy enough for a 1.5B model that accuracy differences show.
 bench pareto --dataset stateful-gsm8k --limit "$(n 12)"

@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from ..errors import StoreError
-from ..llm.base import LLM, Completion, Message, SamplingParams, ScoringLLM, Usage
+from ..llm.base import LLM, Completion, DelegatingModel, Message, SamplingParams, ScoringLLM, Usage
 
 
 def call_key(model: str, messages: Sequence[Message], params: SamplingParams) -> str:
@@ -116,27 +116,15 @@ class JsonlLog:
                 self._fh = None
 
 
-class CachingModel:
+class CachingModel(DelegatingModel):
     """An ``LLM`` that answers repeats of a call from a ``JsonlLog`` (see the module docstring)."""
 
     def __init__(self, inner: LLM, log: JsonlLog | str | Path) -> None:
-        self.inner = inner
+        super().__init__(inner)
         self._owns_log = not isinstance(log, JsonlLog)
         self.log = log if isinstance(log, JsonlLog) else JsonlLog(log)
         self._tokens: dict[str, int] = {}
         self._tokens_lock = threading.Lock()
-
-    @property
-    def name(self) -> str:
-        return self.inner.name
-
-    @property
-    def context_window(self) -> int:
-        return self.inner.context_window
-
-    @property
-    def max_concurrency(self) -> int:
-        return int(getattr(self.inner, "max_concurrency", 1))
 
     def count_tokens(self, text: str) -> int:
         with self._tokens_lock:

@@ -134,6 +134,32 @@ class ScoringLLM(LLM, Protocol):
         ...
 
 
+class DelegatingModel:
+    """An ``LLM`` wrapping another: forwards everything to ``inner``. Wrappers (the benchmark's
+    call cache, the scheduler's token meter) subclass it and override ``complete``."""
+
+    def __init__(self, inner: LLM) -> None:
+        self.inner = inner
+
+    @property
+    def name(self) -> str:
+        return self.inner.name
+
+    @property
+    def context_window(self) -> int:
+        return self.inner.context_window
+
+    @property
+    def max_concurrency(self) -> int:
+        return int(getattr(self.inner, "max_concurrency", 1))
+
+    def count_tokens(self, text: str) -> int:
+        return self.inner.count_tokens(text)
+
+    def complete(self, messages: Sequence[Message], params: SamplingParams) -> Completion:
+        return self.inner.complete(messages, params)
+
+
 def render_plain(messages: Sequence[Message]) -> str:
     """Messages as ``role: content`` lines: the text a base model scores (both backends use it)."""
     return "\n".join(f"{m['role']}: {m['content']}" for m in messages)

@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Literal
 from ..budget import DEFAULT_SLEEP_BUDGET, Budget
 from ..engine import Engine
 from ..errors import InvalidInputError, NotFoundError, SleeptimeError, StoreError
-from ..llm.base import LLM, Completion, Message, SamplingParams, Usage
+from ..llm.base import LLM, Completion, DelegatingModel, Message, SamplingParams, Usage
 from ..sleep import SleepCancelled
 from ..store.jobs import Job, gave_up
 from . import policy
@@ -77,32 +77,17 @@ class QueryGate:
             self._cond.wait_for(lambda: self._count == 0, timeout=timeout_s)
 
 
-class MeteredLLM:
+class MeteredLLM(DelegatingModel):
     """The sleep model as one worker sees it: counts tokens (also of calls whose run
     fails later), stops at the cancel event, and waits for queries in flight."""
 
     def __init__(self, inner: LLM, *, gate: QueryGate | None, gate_wait_s: float) -> None:
-        self.inner = inner
+        super().__init__(inner)
         self.gate = gate
         self.gate_wait_s = gate_wait_s
         self.cancel: threading.Event | None = None
         self._usage = Usage()
         self._lock = threading.Lock()
-
-    @property
-    def name(self) -> str:
-        return self.inner.name
-
-    @property
-    def context_window(self) -> int:
-        return self.inner.context_window
-
-    @property
-    def max_concurrency(self) -> int:
-        return int(getattr(self.inner, "max_concurrency", 1))
-
-    def count_tokens(self, text: str) -> int:
-        return self.inner.count_tokens(text)
 
     def complete(self, messages: Sequence[Message], params: SamplingParams) -> Completion:
         if self.gate is not None and self.gate.in_flight:
