@@ -13,6 +13,9 @@ and cut off the file before new lines are appended.
 Scoring calls (``logprob``) are logged the same way, as ``kind: "logprob"``;
 ``caching(inner, log)`` returns a wrapper with ``logprob`` only when the inner
 model has one, so ``isinstance(model, ScoringLLM)`` stays truthful.
+
+``open_engine`` builds a benchmark's engine with its models wrapped this way; one
+call log may serve several runs (``sleeptime bench --calls``).
 """
 
 from __future__ import annotations
@@ -26,8 +29,10 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import IO, Any
 
+from ..engine import Engine
 from ..errors import StoreError
 from ..llm.base import LLM, Completion, DelegatingModel, Message, SamplingParams, ScoringLLM, Usage
+from ..settings import Settings
 
 
 def call_key(model: str, messages: Sequence[Message], params: SamplingParams) -> str:
@@ -214,4 +219,49 @@ def caching(inner: LLM, log: JsonlLog | str | Path) -> CachingModel:
     return CachingModel(inner, log)
 
 
-__all__ = ["CachingModel", "CachingScoringModel", "JsonlLog", "caching", "call_key", "logprob_key"]
+def open_engine(
+    settings: Settings, out: Path, *, model: LLM | None = None, calls: Path | None = None
+) -> tuple[Engine, bool]:
+    """An engine whose models log to and replay from ``calls`` (default ``out/calls.jsonl``; several
+    runs may share one), storing in ``out/bench.db``.
+
+    Returns it with whether the answering model is embedded (llama.cpp: run sequentially).
+    """
+    from ..llm import load_model
+    from ..llm.llamacpp import LlamaCppModel
+
+    out.mkdir(parents=True, exist_ok=True)
+    log = JsonlLog(calls if calls is not None else out / "calls.jsonl")
+    inner = model if model is not None else load_model(settings.model, settings)
+    sleep_inner = load_model(settings.sleep_model, settings) if settings.sleep_model else None
+    engine = Engine(
+        model=caching(inner, log),
+        sleep_model=caching(sleep_inner, log) if sleep_inner is not None else None,
+        store=f"sqlite:///{out / 'bench.db'}",
+        settings=settings,
+    )
+    return engine, isinstance(inner, LlamaCppModel)
+
+
+def close_engine(engine: Engine) -> None:
+    """Close an engine from ``open_engine``: its store, its models and their call log."""
+    models = {id(m): m for m in (engine.model, engine.sleep_model)}
+    engine.close()
+    for model in models.values():
+        closer = getattr(model, "close", None)
+        if callable(closer):
+            closer()
+        if isinstance(model, CachingModel):
+            model.log.close()
+
+
+__all__ = [
+    "CachingModel",
+    "CachingScoringModel",
+    "JsonlLog",
+    "caching",
+    "call_key",
+    "close_engine",
+    "logprob_key",
+    "open_engine",
+]

@@ -38,8 +38,7 @@ from .. import prompts
 from ..budget import DEFAULT_ASK_BUDGET, Budget
 from ..engine import Engine
 from ..learned import LearnedContext
-from ..llm.base import LLM, Usage
-from ..settings import Settings
+from ..llm.base import Usage
 from .asking import (
     EMPTY_CONTEXT,
     MODEL_FAILURES,
@@ -51,46 +50,10 @@ from .asking import (
     context_text,
     grade,
 )
-from .cache import CachingModel, JsonlLog, caching
+from .cache import CachingModel, JsonlLog, close_engine, open_engine
 from .config import BenchConfig, Condition, SleepSpec
 from .datasets import QA, Example, load_dataset, subset
 from .metrics import Row
-
-
-def open_engine(
-    settings: Settings, out: Path, *, model: LLM | None = None, calls: Path | None = None
-) -> tuple[Engine, bool]:
-    """An engine whose models log to and replay from ``calls`` (default ``out/calls.jsonl``; several
-    runs may share one), storing in ``out/bench.db``.
-
-    Returns it with whether the answering model is embedded (llama.cpp: run sequentially).
-    """
-    from ..llm import load_model
-    from ..llm.llamacpp import LlamaCppModel
-
-    out.mkdir(parents=True, exist_ok=True)
-    log = JsonlLog(calls if calls is not None else out / "calls.jsonl")
-    inner = model if model is not None else load_model(settings.model, settings)
-    sleep_inner = load_model(settings.sleep_model, settings) if settings.sleep_model else None
-    engine = Engine(
-        model=caching(inner, log),
-        sleep_model=caching(sleep_inner, log) if sleep_inner is not None else None,
-        store=f"sqlite:///{out / 'bench.db'}",
-        settings=settings,
-    )
-    return engine, isinstance(inner, LlamaCppModel)
-
-
-def close_engine(engine: Engine) -> None:
-    """Close an engine from ``open_engine``: its store, its models and their call log."""
-    models = {id(m): m for m in (engine.model, engine.sleep_model)}
-    engine.close()
-    for model in models.values():
-        closer = getattr(model, "close", None)
-        if callable(closer):
-            closer()
-        if isinstance(model, CachingModel):
-            model.log.close()
 
 
 class BenchRun:
