@@ -9,7 +9,14 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from sleeptime.bench.metrics import condition_table, mean_std, pass_at_k, ratio_at_equal_accuracy, spearman
+from sleeptime.bench.metrics import (
+    condition_table,
+    interval95,
+    mean_std,
+    pass_at_k,
+    ratio_at_equal_accuracy,
+    spearman,
+)
 
 
 def test_pass_at_k_unbiased_estimator() -> None:
@@ -76,3 +83,15 @@ def test_condition_table_means_over_seeds() -> None:
     assert line["accuracy"] == 0.75 and line["accuracy_std"] == pytest.approx(math.sqrt(0.125))
     assert line["test_tokens"] == 22.5 and line["sleep_tokens_per_context"] == 40
     assert (line["questions"], line["seeds"], line["errors"], line["budget"]) == (4, 2, 0, 0)
+    assert line["accuracy_ci_low"] < 0.75 < line["accuracy_ci_high"] <= 1.0
+
+
+def test_interval95_is_wilson_for_right_wrong_scores() -> None:
+    # 3 of 10 right: Wilson's 95% interval is 10.8% - 60.3% (textbook value).
+    low, high = interval95([1.0] * 3 + [0.0] * 7)
+    assert (low, high) == (pytest.approx(0.1078, abs=1e-3), pytest.approx(0.6032, abs=1e-3))
+    low, high = interval95([0.0] * 10)  # 0 of 10 is not certainty: the upper end stays above 0
+    assert low == 0.0 and high == pytest.approx(0.2775, abs=1e-3)
+    low, high = interval95([0.5, 0.7, 0.6, 0.4])  # F1 scores: normal interval around the mean
+    assert low < 0.55 < high and high - low == pytest.approx(2 * 1.96 * 0.1291 / 2, abs=1e-3)
+    assert all(math.isnan(v) for v in interval95([]))

@@ -31,6 +31,24 @@ def mean_std(values: Iterable[float]) -> tuple[float, float]:
     return m, math.sqrt(sum((v - m) ** 2 for v in items) / (len(items) - 1))
 
 
+def interval95(scores: Sequence[float]) -> tuple[float, float]:
+    """A 95% interval for the mean score of these questions, pooled over seeds: Wilson's for
+    right/wrong scores (sound for small n and for 0% or 100%), else mean ± 1.96 standard errors
+    clipped to [0, 1] (SWE file F1). With one seed this is the only spread a run can state."""
+    n = len(scores)
+    if n == 0:
+        return float("nan"), float("nan")
+    z = 1.96
+    m = sum(scores) / n
+    if all(s in (0.0, 1.0) for s in scores):
+        centre = (m + z * z / (2 * n)) / (1 + z * z / n)
+        half = z * math.sqrt(m * (1 - m) / n + z * z / (4 * n * n)) / (1 + z * z / n)
+        return max(0.0, centre - half), min(1.0, centre + half)
+    _, sd = mean_std(scores)
+    half = z * sd / math.sqrt(n)
+    return max(0.0, m - half), min(1.0, m + half)
+
+
 def pass_at_k(n: int, c: int, k: int) -> float:
     """The unbiased pass@k estimator: 1 - C(n-c, k) / C(n, k), for ``c`` correct of ``n`` samples."""
     if not 0 <= c <= n or not 1 <= k <= n:
@@ -67,6 +85,7 @@ def condition_table(rows: Sequence[Row]) -> list[Row]:
     table = []
     for (name,), group in by(rows, "condition").items():
         acc, acc_sd = seed_stats(group, accuracy)
+        low, high = interval95([float(r["score"]) for r in group])
         tok, tok_sd = seed_stats(group, test_tokens)
         sleep = [r for r in group if r.get("sleep_label")]
         per_context = {(r["seed"], r["example_id"]): r["sleep_completion_tokens"] for r in sleep}
@@ -79,6 +98,8 @@ def condition_table(rows: Sequence[Row]) -> list[Row]:
                 **{k: v for k, v in (first.get("params") or {}).items() if k not in {"condition"}},
                 "accuracy": acc,
                 "accuracy_std": acc_sd,
+                "accuracy_ci_low": low,
+                "accuracy_ci_high": high,
                 "test_tokens": tok,
                 "test_tokens_std": tok_sd,
                 "sleep_tokens_per_context": mean(per_context.values()) if per_context else 0.0,
@@ -152,6 +173,7 @@ __all__ = [
     "accuracy",
     "by",
     "condition_table",
+    "interval95",
     "mean",
     "mean_std",
     "pass_at_k",

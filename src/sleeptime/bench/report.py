@@ -18,7 +18,7 @@ from .experiments.common import Claim, Outcome
 from .metrics import Row
 
 PAPER = 'K. Lin et al., "Sleep-time Compute: Beyond Inference Scaling at Test-time", arXiv 2504.13171'
-_PERCENT_COLUMNS = ("accuracy", "pass_at_k", "gain")
+_PERCENT_COLUMNS = ("accuracy", "accuracy_ci_low", "accuracy_ci_high", "pass_at_k", "gain")
 
 
 def clean(value: Any) -> Any:
@@ -117,7 +117,8 @@ def markdown(outcome: Outcome, *, command: str | None, run_stats: dict[str, Any]
         f"Command: `{command}`\n" if command else "",
         f"{info['examples']} example(s) over {info['seeds']} seed(s), {info['conditions']} condition(s), "
         f"{info['rows']} graded answers. Numbers are means over seeds (± sample standard deviation "
-        "across seeds where there are several).\n",
+        "across seeds where there are several); `accuracy_ci_low`-`accuracy_ci_high` is a 95% interval "
+        "over the pooled questions (Wilson's for right/wrong scores).\n",
         "## The paper's headline numbers next to this run\n",
         f'Paper: {PAPER}. "Holds here?" compares the direction of the effect, not its size.\n',
         "| claim | paper | measured here | holds here? |\n|---|---|---|---|",
