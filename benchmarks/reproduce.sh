@@ -35,6 +35,6 @@ bench ablation --dataset "$P2" --limit "$(n 10)"
 bench pareto --dataset stateful-gsm8k --limit "$(n 12)"
 # Ten questions per context need model-written questions on top of the derived ones.
 bench amortization --dataset multi-query-gsm-symbolic-p2 --limit "$(n 2)" --verbosities 0,4 \
-    --generate-questions 10
+    --generate-questions 15
 bench swe
 bench scaling --dataset stateful-gsm8k --limit "$(n 3)" --ks 1,2,4 --rounds 1,3
