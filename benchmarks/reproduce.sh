@@ -16,7 +16,7 @@ SLEEPTIME=${SLEEPTIME:-.venv/bin/sleeptime}
 MODEL=${MODEL:-default}
 OUT=${OUT:-bench-results}
 SCALE=${SCALE:-1}
-CALLS="$OUT/calls-$(echo "$MODEL" | tr -c 'A-Za-z0-9._-' '_').jsonl"
+CALLS="$OUT/calls-$(printf '%s' "$MODEL" | tr -c 'A-Za-z0-9._-' '_').jsonl"
 mkdir -p "$OUT"
 
 n() { echo $(($1 * SCALE)); }
