@@ -31,6 +31,14 @@ def _ok(value: Any) -> bool:
     return isinstance(value, (int, float)) and not math.isnan(value)
 
 
+def _yerr(rows: Sequence[Row], y: str) -> Any:
+    """Error bars: the 95% interval where the table has one (it exists with one seed), else ± sd."""
+    low, high = f"{y}_ci_low", f"{y}_ci_high"
+    if all(_ok(r.get(low)) and _ok(r.get(high)) for r in rows):
+        return [[max(0.0, r[y] - r[low]) for r in rows], [max(0.0, r[high] - r[y]) for r in rows]]
+    return [r.get(f"{y}_std", 0.0) or 0.0 for r in rows]
+
+
 def _line(
     ax: Any, rows: Sequence[Row], x: str, y: str, *, label: str, color: str, marker: str, tag: str
 ) -> None:
@@ -41,7 +49,7 @@ def _line(
     ax.errorbar(
         [r[x] for r in pts],
         [r[y] for r in pts],
-        yerr=[r.get(f"{y}_std", 0.0) or 0.0 for r in pts],
+        yerr=_yerr(pts, y),
         label=label,
         color=color,
         marker=marker,
@@ -63,6 +71,7 @@ def _finish(fig: Any, ax: Any, path: Path, title: str, xlabel: str, ylabel: str)
     else:
         ax.text(0.5, 0.5, "no data", ha="center", va="center", transform=ax.transAxes)
     fig.tight_layout()
+    fig.text(0.99, 0.005, "error bars: 95% interval, or ± sd across seeds", fontsize=6, ha="right", alpha=0.6)
     fig.savefig(path, dpi=120)
     plt.close(fig)
     return path
@@ -197,7 +206,7 @@ def _ablation(outcome: Outcome, path: Path) -> Path:
         ax.bar(
             i,
             r["accuracy"],
-            yerr=r["accuracy_std"],
+            yerr=_yerr([r], "accuracy"),
             color=colors.get(r["kind"], "black"),
             capsize=3,
             label=r["condition"],
