@@ -32,9 +32,13 @@ bench predictability --dataset "$P2" --limit "$(n 10)" --score-model smollm2-135
     --out "$OUT/predictability-$P2-$MODEL-scored-by-smollm2"
 bench ablation --dataset "$P2" --limit "$(n 10)"
 # GSM8K: easy enough for a 1.5B model that accuracy differences show.
-bench pareto --dataset stateful-gsm8k --limit "$(n 12)"
+G=stateful-gsm8k
+bench pareto --dataset "$G" --limit "$(n 12)"
+bench passk --dataset "$G" --limit "$(n 12)" --verbosities 0
+bench predictability --dataset "$G" --limit "$(n 12)"
+bench ablation --dataset "$G" --limit "$(n 12)"
 # Ten questions per context need model-written questions on top of the derived ones.
 bench amortization --dataset multi-query-gsm-symbolic-p2 --limit "$(n 2)" --verbosities 0,4 \
     --generate-questions 15
 bench swe
-bench scaling --dataset stateful-gsm8k --limit "$(n 3)" --ks 1,2,4 --rounds 1,3
+bench scaling --dataset "$G" --limit "$(n 3)" --ks 1,2,4 --rounds 1,3

@@ -72,12 +72,15 @@ def _run(bench: BenchRun, model: LLM) -> Outcome:
     rows = bench.run(conds, annotate=annotate)
     bins = bin_table(rows, conds[0].name, conds[1].name)
     shape = trend(bins)
-    if len(bins) >= 2:
+    if len(bins) >= 2 and len({b["gain"] for b in bins}) == 1:
+        measured = f"the gain is {pp(bins[0]['gain'])} in every bin: no trend to see at this size"
+        holds: bool | None = None
+    elif len(bins) >= 2:
         measured = (
             f"gain {pp(bins[0]['gain'])} in the least predictable bin, {pp(bins[-1]['gain'])} in the most "
             f"predictable; Spearman over bins {shape['spearman']:+.2f}"
         )
-        holds: bool | None = shape["top_minus_bottom"] > 0 and not shape["spearman"] < 0
+        holds = shape["top_minus_bottom"] > 0 and not shape["spearman"] < 0
     else:
         measured, holds = "too few scored examples for bins", None
     claims = [Claim("The gain of sleep-time grows with predictability", "grows", measured, holds)]
