@@ -46,6 +46,7 @@ class Answer:
     id: str | None = None
     created_at: datetime | None = None
     note: str = ""
+    escalated: bool = False  # answered with the escalation budget (``Engine.ask(escalate=...)``)
 
     @property
     def short(self) -> str:

@@ -20,6 +20,7 @@ from .answer import Answer, respond, validate_question
 from .budget import DEFAULT_ASK_BUDGET, DEFAULT_SLEEP_BUDGET, PARALLEL_SLEEP_TEMPERATURE, Budget
 from .context import Context, validate_context_text, validate_metadata
 from .errors import InvalidInputError
+from .escalation import stated_answer, supported_by_notes, then
 from .learned import LearnedContext, join_notes
 from .llm import LLM, load_model
 from .llm.base import Usage
@@ -244,22 +245,38 @@ class Engine:
         use_learned: bool = True,
         truncate: bool = False,
         record: bool = True,
+        escalate: Budget | dict[str, Any] | None = None,
     ) -> Answer:
         """``T_b(q, c') -> a``. With ``use_learned=False``: the test-time-only baseline.
 
         Never waits for sleep: with no learned context for the current version the
         answer comes from the raw context, and ``Answer.source`` says so.
+
+        ``escalate``: a larger budget for when the cheap answer is not enough, i.e. states
+        something the learned context does not contain (``escalation.py``); it is also
+        used at once when there is no learned context. ``Answer.escalated`` says so.
         """
         question = validate_question(question)
         context = self.store.get_context(context_id)
         resolved = Budget.parse(budget).over(self._ask_defaults())
+        larger = Budget.parse(escalate).over(self._ask_defaults()) if escalate is not None else None
         learned = self.store.latest_learned(context.id, context.version) if use_learned else None
         note = ""
         if use_learned and learned is None:
             note = f"no learned context for version {context.version} yet: answered from the raw context"
+        if larger is not None and learned is None:
+            resolved = larger  # nothing to read a cheap answer off
         llm = self.model
         notes = learned.text if learned is not None else ""
         completion = respond(llm, context.text, notes, question, resolved, truncate=truncate)
+        escalated = larger is not None and learned is None
+        if larger is not None and learned is not None and not supported_by_notes(completion.text, notes):
+            cheap = completion
+            again = respond(llm, context.text, notes, question, larger, truncate=truncate)
+            completion = then(cheap, again)
+            resolved, escalated = larger, True
+            stated = stated_answer(cheap.text).strip()[:80]
+            note = f"escalated: the cheap answer ({stated!r}) is not in the learned context"
         answer = Answer(
             text=completion.text,
             usage=completion.usage,
@@ -274,6 +291,7 @@ class Engine:
             time_to_first_token_s=completion.time_to_first_token_s,
             budget=resolved.model_dump(exclude_none=True),
             note=note,
+            escalated=escalated,
         )
         if not record:
             return answer

@@ -74,7 +74,7 @@ def test_ask_sleep_learned_queries_and_stats(serve: Any) -> None:
         baseline = s.client.post(
             f"/contexts/{cid}/ask", json={"question": "How many?", "baseline": True}
         ).json()
-        assert baseline["source"] == "raw"
+        assert baseline["source"] == "raw" and baseline["escalated"] is False
 
         learned = s.client.get(f"/contexts/{cid}/learned").json()
         [lc] = learned["data"]
@@ -95,6 +95,13 @@ def test_ask_sleep_learned_queries_and_stats(serve: Any) -> None:
         assert (ctx["queries_from_learned"], ctx["queries_from_raw"]) == (1, 2)
         assert ctx["sleep_tokens"]["completion_tokens"] == run["usage"]["completion_tokens"]
         assert ctx["sleep_runs"] == 1
+
+        ask = f"/contexts/{cid}/ask"
+        cheap = {"question": "How many?", "budget": {"verbosity": 0}}
+        kept = s.client.post(ask, json={**cheap, "escalate": {"verbosity": 4, "max_tokens": 64}}).json()
+        assert kept["escalated"] is False and kept["budget"]["verbosity"] == 0  # the notes hold the answer
+        bad = s.client.post(ask, json={**cheap, "escalate": {"verbosity": 9}})
+        assert bad.status_code == 422
 
 
 def test_break_even_counts_queries(serve: Any) -> None:

@@ -84,6 +84,12 @@ def ask_command(
     n: Annotated[int | None, typer.Option(min=1, max=64, help="Answers to sample.")] = None,
     effort: EffortOpt = None,
     truncate: Annotated[bool, typer.Option(help="Cut a context too long for the model.")] = False,
+    escalate: Annotated[
+        int | None,
+        typer.Option(
+            min=0, max=4, help="Re-answer at this verbosity when the answer is not in the learned context."
+        ),
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """Answer a question about a context (T_b(q, c') -> a)."""
@@ -91,7 +97,10 @@ def ask_command(
     budget = Budget.parse(
         {"verbosity": verbosity, "max_tokens": max_tokens, "n": n, "reasoning_effort": effort}
     )
-    answer = engine.ask(context_id, question, budget, use_learned=not baseline, truncate=truncate)
+    larger = Budget(verbosity=escalate, max_tokens=max_tokens) if escalate is not None else None
+    answer = engine.ask(
+        context_id, question, budget, use_learned=not baseline, truncate=truncate, escalate=larger
+    )
     if as_json:
         console.print_json(json.dumps(answer_dict(answer)))
         return

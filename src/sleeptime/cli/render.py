@@ -57,4 +57,5 @@ def answer_dict(answer: Answer) -> dict[str, Any]:
         "model": answer.model,
         "budget": answer.budget,
         "note": answer.note,
+        "escalated": answer.escalated,
     }

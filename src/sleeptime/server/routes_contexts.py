@@ -161,9 +161,13 @@ def ask(
     the current version, else from the raw text; ``source`` says which."""
     engine.store.get_context(context_id, tenant=tenant)
     budget = body.budget.to_budget() if body.budget is not None else None
-    check_answer_tokens(budget.max_tokens if budget else None, settings)
+    escalate = body.escalate.to_budget() if body.escalate is not None else None
+    for given in (budget, escalate):
+        check_answer_tokens(given.max_tokens if given else None, settings)
     with scheduler.gate.query():
-        answer = engine.ask(context_id, body.question, budget, use_learned=not body.baseline)
+        answer = engine.ask(
+            context_id, body.question, budget, use_learned=not body.baseline, escalate=escalate
+        )
     scheduler.context_queried(context_id)
     return AnswerOut.of(answer)
 

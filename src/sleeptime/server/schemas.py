@@ -101,6 +101,9 @@ class AskRequest(Request):
     question: Text = Field(min_length=1, max_length=MAX_QUESTION_CHARS, description="The question.")
     budget: AskBudget | None = Field(None, description="Test-time budget; unset fields use the server's.")
     baseline: bool = Field(False, description="Ignore the learned context (the test-time-only baseline).")
+    escalate: AskBudget | None = Field(
+        None, description="A larger budget, used when the cheap answer is not in the learned context."
+    )
 
 
 class SleepRequest(Request):
@@ -198,6 +201,7 @@ class AnswerOut(BaseModel):
     model: str
     budget: dict[str, Any]
     note: str
+    escalated: bool = Field(False, description="Answered with the escalation budget.")
     created_at: datetime | None
 
     @classmethod
@@ -217,6 +221,7 @@ class AnswerOut(BaseModel):
             model=answer.model,
             budget=answer.budget,
             note=answer.note,
+            escalated=answer.escalated,
             created_at=answer.created_at,
         )
 
