@@ -93,6 +93,16 @@ def _tradeoff(outcome: Outcome, path: Path, ylabel: str) -> Path:
             marker=marker,
             tag="budget",
         )
+    _line(
+        ax,
+        outcome.tables.get("escalation", []),
+        "test_tokens",
+        "accuracy",
+        label="sleep-time + escalation",
+        color="tab:green",
+        marker="^",
+        tag="budget",
+    )
     title = f"{outcome.experiment}\n{outcome.config.dataset}, {outcome.model}"
     return _finish(fig, ax, path, title, "avg test-time completion tokens per question", ylabel)
 

@@ -18,7 +18,7 @@ from .experiments.common import Claim, Outcome
 from .metrics import Row
 
 PAPER = 'K. Lin et al., "Sleep-time Compute: Beyond Inference Scaling at Test-time", arXiv 2504.13171'
-_PERCENT_COLUMNS = ("accuracy", "accuracy_ci_low", "accuracy_ci_high", "pass_at_k", "gain")
+_PERCENT_COLUMNS = ("accuracy", "accuracy_ci_low", "accuracy_ci_high", "pass_at_k", "gain", "escalated")
 
 
 def clean(value: Any) -> Any:

@@ -9,7 +9,11 @@ better.
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
+
 from ..config import BenchConfig, Condition
+from ..escalation import escalation_table
 from ..metrics import Row, condition_table, ratio_at_equal_accuracy
 from ..runner import BenchRun
 from .common import Claim, Outcome, generic_notes, paired, pct, pp, sleep_spec
@@ -36,7 +40,24 @@ def run(bench: BenchRun) -> Outcome:
     table = condition_table(rows)
     claims = tokens_claims(table)
     notes = generic_notes(rows, bench.config)
-    return Outcome("pareto", bench.config, bench.model_name, rows, {"conditions": table}, claims, notes)
+    tables = {"conditions": table}
+    escalation = escalation_table(rows, _notes_reader(bench)) if not bench.config.efforts else []
+    if escalation:
+        tables["escalation"] = escalation
+        notes.append(
+            "escalation: Engine.ask(escalate=...) replayed on these answers (no new calls): the lowest "
+            "verbosity's answer is kept when the learned context contains what it states, else the "
+            "answer at the higher verbosity replaces it and both calls' tokens count."
+        )
+    return Outcome("pareto", bench.config, bench.model_name, rows, tables, claims, notes)
+
+
+def _notes_reader(bench: BenchRun) -> Callable[[str], str]:
+    @functools.cache
+    def notes(learned_id: str) -> str:
+        return bench.engine.store.get_learned(learned_id).text
+
+    return notes
 
 
 def tokens_claims(table: list[Row], *, metric: str = "accuracy") -> list[Claim]:
