@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -208,3 +208,30 @@ def test_cli_refuses_bad_options_before_opening_anything(
     captured = capsys.readouterr()
     assert message in captured.err + captured.out and "Traceback" not in captured.err
     assert not out.exists()
+
+
+def test_conditions_sharing_a_prompt_prefix_run_back_to_back(tmp_path: Path, make_bench: Factory) -> None:
+    """The KV cache keeps a learned context across its verbosities; rows keep the conditions' order."""
+    from sleeptime import prompts
+
+    class Recorder(HashModel):
+        def __init__(self) -> None:
+            super().__init__()
+            self.kinds: list[str] = []
+
+        def complete(self, messages: Sequence[Message], params: SamplingParams) -> Any:
+            if messages[0]["content"] != prompts.SLEEP_SYSTEM:
+                self.kinds.append("raw" if prompts.NO_NOTES in messages[-1]["content"] else "learned")
+            return super().complete(messages, params)
+
+    conditions = [
+        Condition("sleep v0", "sleep", 0, SleepSpec(rounds=1)),
+        Condition("test v0", "test-time", 0),
+        Condition("sleep v2", "sleep", 2, SleepSpec(rounds=1)),
+        Condition("test v2", "test-time", 2),
+    ]
+    model = Recorder()
+    bench = make_bench(tmp_path, model, limit=1)
+    rows = bench.run(conditions)
+    assert model.kinds == ["learned", "learned", "raw", "raw"]
+    assert [r["condition"] for r in rows] == ["sleep v0", "test v0", "sleep v2", "test v2"]

@@ -186,14 +186,23 @@ class BenchRun:
         specs = {c.sleep for c in conditions if c.kind == "sleep" and c.sleep is not None}
         sleep_calls = sum(self._calls_per_sleep(s) for s in specs) * len(units)
 
+        # Answer the conditions that share a prompt prefix (the same learned context, or none)
+        # back to back, so llama.cpp's KV cache keeps it, as it would for a user's questions on one
+        # context; rows come back in the conditions' order.
+        groups = list(dict.fromkeys(_prefix_group(c) for c in conditions))
+        run_order = sorted(range(len(conditions)), key=lambda i: groups.index(_prefix_group(conditions[i])))
+
         def one(unit: tuple[int, Example]) -> list[Row]:
             seed, ex = unit
             extra = annotate(ex) if annotate is not None else {}
-            return [
-                self._row(seed, ex, qi, qa, cond, asker, grader, extra)
-                for cond in conditions
-                for qi, qa in enumerate(ex.questions[:max_questions])
-            ]
+            done = {
+                i: [
+                    self._row(seed, ex, qi, qa, conditions[i], asker, grader, extra)
+                    for qi, qa in enumerate(ex.questions[:max_questions])
+                ]
+                for i in run_order
+            }
+            return [row for i in range(len(conditions)) for row in done[i]]
 
         with self._progress_bars(n_answers, sleep_calls):
             if self.parallel > 1 and len(units) > 1:
@@ -350,6 +359,10 @@ class BenchRun:
 
     def close(self) -> None:
         self.results.close()
+
+
+def _prefix_group(cond: Condition) -> tuple[str, str | None]:
+    return cond.kind, cond.sleep.label if cond.sleep is not None and cond.kind == "sleep" else None
 
 
 def sleep_label(spec: SleepSpec, seed: int) -> str:
