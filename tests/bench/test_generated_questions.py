@@ -109,3 +109,32 @@ def test_runs_sharing_a_call_log_replay_each_others_calls(tmp_path: Path) -> Non
     _close(second)
     assert second_model.calls == 0
     assert [r["answer"] for r in second_rows] == [r["answer"] for r in first_rows]
+
+
+def test_limit_counts_contexts_that_reach_min_questions_once_prepared(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """--limit 1 --min-questions 2: candidates are prepared in the seeded order until one qualifies."""
+    monkeypatch.setenv("SLEEPTIME_CACHE_DIR", str(tmp_path / "cache"))
+
+    class OnlyForApples(QuestionWriter):
+        def complete(self, messages: Sequence[Message], params: SamplingParams) -> Completion:
+            if "Write 2 new questions" in messages[-1]["content"] and "apples" not in messages[-1]["content"]:
+                self.written += 1
+                return Completion(("No questions.",), Usage(50, 3, 0, 1), self.name, 0.001)
+            return super().complete(messages, params)
+
+    writer = OnlyForApples()
+    bench = _bench(
+        tmp_path, writer, ns=(2,), verbosities=(0,), min_questions=2, generate_questions=2, limit=1
+    )
+    pears = "Ann has 4 pears. She eats 1 pear."
+    bench._dataset = [
+        Example(f"pears{i}", "test-set", pears, f"How many pears now ({i})?", "3", pears) for i in range(3)
+    ] + [Example("apples", "test-set", CONTEXT, "How many apples now?", "5", CONTEXT)]
+    rows = amortization.run(bench).rows
+    _close(bench)
+    assert {r["example_id"] for r in rows} == {"apples"} and {r["question_index"] for r in rows} == {0, 1}
+    # Seed 0 tries the candidates in the order 2, 0, 1, 3 (apples): three pear contexts fail first,
+    # and four is the most MAX_PREPARE_FACTOR allows for --limit 1.
+    assert writer.written == 4

@@ -52,8 +52,11 @@ from .asking import (
 )
 from .cache import CachingModel, JsonlLog, close_engine, open_engine
 from .config import BenchConfig, Condition, SleepSpec
-from .datasets import QA, Example, load_dataset, subset
+from .datasets import QA, Example, load_dataset, shuffled_indices, subset
 from .metrics import Row
+
+# Preparing (generating questions for) an example is costly: try at most this many per wanted one.
+MAX_PREPARE_FACTOR = 4
 
 
 class BenchRun:
@@ -94,6 +97,9 @@ class BenchRun:
     # ---------------------------------------------------------------- examples
     def examples(self, seed: int, *, min_questions: int = 1) -> list[Example]:
         """The seed's subset of the dataset (``limit`` examples with at least ``min_questions``)."""
+        return subset(self._dataset_with(min_questions), self.config.limit, seed)
+
+    def _dataset_with(self, min_questions: int) -> list[Example]:
         options: dict[str, Any] = {}
         if self.config.splitter != "sentence":
             options["splitter"] = self.config.splitter
@@ -101,9 +107,7 @@ class BenchRun:
             options["path"] = self.config.dataset_path
         if self._dataset is None:
             self._dataset = load_dataset(self.config.dataset, data_dir=self.config.data_dir, **options)
-        every = self._dataset
-        kept = [e for e in every if len(e.questions) >= min_questions]
-        return subset(kept, self.config.limit, seed)
+        return [e for e in self._dataset if len(e.questions) >= min_questions]
 
     # --------------------------------------------------------------- contexts
     def _index_contexts(self) -> None:
@@ -172,16 +176,14 @@ class BenchRun:
         names = [c.name for c in conditions]
         if len(set(names)) != len(names):
             raise ValueError(f"condition names must be unique: {names}")
-        # Prepared examples (e.g. with generated questions) are counted after preparing.
-        first_cut = min_questions if prepare is None else 1
-        units = [
-            (seed, ex)
-            for seed in range(self.config.seeds)
-            for ex in self.examples(seed, min_questions=first_cut)
-        ]
-        if prepare is not None:
-            prepared = self._prepared(units, prepare)
-            units = [(seed, ex) for seed, ex in prepared if len(ex.questions) >= min_questions]
+        if prepare is None:
+            units = [
+                (seed, ex)
+                for seed in range(self.config.seeds)
+                for ex in self.examples(seed, min_questions=min_questions)
+            ]
+        else:
+            units = self._prepared(prepare, min_questions)
         n_answers = sum(min(max_questions, len(ex.questions)) for _, ex in units) * len(conditions)
         specs = {c.sleep for c in conditions if c.kind == "sleep" and c.sleep is not None}
         sleep_calls = sum(self._calls_per_sleep(s) for s in specs) * len(units)
@@ -213,17 +215,29 @@ class BenchRun:
         return [row for chunk in chunks for row in chunk]
 
     def _prepared(
-        self, units: list[tuple[int, Example]], prepare: Callable[[Example], Example]
+        self, prepare: Callable[[Example], Example], min_questions: int
     ) -> list[tuple[int, Example]]:
+        """Per seed, ``limit`` examples with at least ``min_questions`` questions once prepared (e.g.
+        with generated questions): candidates are prepared in the subset's seeded order until
+        enough qualify, at most ``MAX_PREPARE_FACTOR`` x ``limit`` of them."""
+        every = self._dataset_with(1)
+        limit = self.config.limit or len(every)
         done: dict[str, Example] = {}  # seeds share examples: prepare each once
-        out = []
-        with self._progress_bars(0, 0, preparing=len({ex.id for _, ex in units})):
-            for seed, ex in units:
-                if ex.id not in done:
-                    done[ex.id] = prepare(ex)
-                    self._advance(self._preparing)
-                out.append((seed, done[ex.id]))
-        return out
+        units = []
+        with self._progress_bars(0, 0, preparing=min(len(every), MAX_PREPARE_FACTOR * limit)):
+            for seed in range(self.config.seeds):
+                chosen: list[int] = []
+                for i in shuffled_indices(len(every), seed)[: MAX_PREPARE_FACTOR * limit]:
+                    if len(chosen) == limit:
+                        break
+                    ex = every[i]
+                    if ex.id not in done:
+                        done[ex.id] = prepare(ex)
+                        self._advance(self._preparing)
+                    if len(done[ex.id].questions) >= min_questions:
+                        chosen.append(i)
+                units += [(seed, done[every[i].id]) for i in sorted(chosen)]
+        return units
 
     def _calls_per_sleep(self, spec: SleepSpec) -> int:
         resolved = self.engine.resolve_sleep_budget(spec.budget(0))

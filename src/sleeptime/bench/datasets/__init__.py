@@ -158,9 +158,14 @@ def subset(examples: list[Example], limit: int | None, seed: int = 0) -> list[Ex
         return list(examples)
     if limit < 0:
         raise InvalidInputError(f"limit must be >= 0, not {limit}")
-    order = list(range(len(examples)))
+    return [examples[i] for i in sorted(shuffled_indices(len(examples), seed)[:limit])]
+
+
+def shuffled_indices(n: int, seed: int) -> list[int]:
+    """The seeded order ``subset`` draws from: its first ``limit`` indices are the subset."""
+    order = list(range(n))
     random.Random(seed).shuffle(order)
-    return [examples[i] for i in sorted(order[:limit])]
+    return order
 
 
 def _options(model: type[_Options], name: str, options: dict[str, Any]) -> Any:
@@ -216,5 +221,6 @@ __all__ = [
     "default_data_dir",
     "file_f1",
     "load_dataset",
+    "shuffled_indices",
     "subset",
 ]
