@@ -128,9 +128,12 @@ def test_limit_counts_contexts_that_reach_min_questions_once_prepared(
     bench = _bench(
         tmp_path, writer, ns=(2,), verbosities=(0,), min_questions=2, generate_questions=2, limit=1
     )
-    pears = "Ann has 4 pears. She eats 1 pear."
+    pears = [
+        f"Ann has {4 + i} pears. She eats 1 pear." for i in range(3)
+    ]  # distinct: sets are cached per text
     bench._dataset = [
-        Example(f"pears{i}", "test-set", pears, f"How many pears now ({i})?", "3", pears) for i in range(3)
+        Example(f"pears{i}", "test-set", text, "How many pears now?", str(3 + i), text)
+        for i, text in enumerate(pears)
     ] + [Example("apples", "test-set", CONTEXT, "How many apples now?", "5", CONTEXT)]
     rows = amortization.run(bench).rows
     _close(bench)
