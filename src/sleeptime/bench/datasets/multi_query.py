@@ -196,7 +196,9 @@ def generate_questions(
 def generated_cache_path(cache_dir: Path, *, model: str, seed: int, context: str, n: int) -> Path:
     slug = re.sub(r"[^A-Za-z0-9._-]+", "_", model).strip("_") or "model"
     digest = hashlib.sha256(context.encode("utf-8")).hexdigest()[:20]
-    return cache_dir / "multi-query" / "generated" / slug / f"seed{seed}" / f"{digest}-n{n}.json"
+    # A changed prompt makes other sets: never serve the old ones for it.
+    prompts = hashlib.sha256((GENERATION_PROMPT + SOLVE_PROMPT).encode("utf-8")).hexdigest()[:8]
+    return cache_dir / "multi-query" / "generated" / slug / f"seed{seed}" / f"{prompts}-{digest}-n{n}.json"
 
 
 def cached_generated_questions(
