@@ -38,7 +38,10 @@ bench passk --dataset "$G" --limit "$(n 12)" --verbosities 0
 bench predictability --dataset "$G" --limit "$(n 12)"
 bench ablation --dataset "$G" --limit "$(n 12)"
 # Ten questions per context need model-written questions on top of the derived ones.
-bench amortization --dataset multi-query-gsm-symbolic-p2 --limit "$(n 2)" --verbosities 0,4 \
-    --generate-questions 15
+MQ=multi-query-gsm-symbolic-p2
+bench amortization --dataset "$MQ" --limit "$(n 2)" --verbosities 0,4 --generate-questions 15
+# N = 10: contexts that reach 10 questions with the generated ones (candidates are tried in order).
+bench amortization --dataset "$MQ" --limit "$(n 1)" --min-questions 10 --verbosities 0,2 \
+    --generate-questions 15 --out "$OUT/amortization-$MQ-$MODEL-n10"
 bench swe
 bench scaling --dataset "$G" --limit "$(n 3)" --ks 1,2,4 --rounds 1,3
