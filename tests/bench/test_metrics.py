@@ -95,3 +95,4 @@ def test_interval95_is_wilson_for_right_wrong_scores() -> None:
     low, high = interval95([0.5, 0.7, 0.6, 0.4])  # F1 scores: normal interval around the mean
     assert low < 0.55 < high and high - low == pytest.approx(2 * 1.96 * 0.1291 / 2, abs=1e-3)
     assert all(math.isnan(v) for v in interval95([]))
+    assert all(math.isnan(v) for v in interval95([1.0], binary=False))  # one F1 score: no interval

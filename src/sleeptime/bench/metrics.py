@@ -31,16 +31,19 @@ def mean_std(values: Iterable[float]) -> tuple[float, float]:
     return m, math.sqrt(sum((v - m) ** 2 for v in items) / (len(items) - 1))
 
 
-def interval95(scores: Sequence[float]) -> tuple[float, float]:
+def interval95(scores: Sequence[float], *, binary: bool | None = None) -> tuple[float, float]:
     """A 95% interval for the mean score of these questions, pooled over seeds: Wilson's for
     right/wrong scores (sound for small n and for 0% or 100%), else mean ± 1.96 standard errors
-    clipped to [0, 1] (SWE file F1). With one seed this is the only spread a run can state."""
+    clipped to [0, 1] (SWE file F1; none from a single score). ``binary`` None: inferred from
+    ``scores``. With one seed this is the only spread a run can state."""
     n = len(scores)
-    if n == 0:
+    if binary is None:
+        binary = all(s in (0.0, 1.0) for s in scores)
+    if n == 0 or (not binary and n < 2):
         return float("nan"), float("nan")
     z = 1.96
     m = sum(scores) / n
-    if all(s in (0.0, 1.0) for s in scores):
+    if binary:
         centre = (m + z * z / (2 * n)) / (1 + z * z / n)
         half = z * math.sqrt(m * (1 - m) / n + z * z / (4 * n * n)) / (1 + z * z / n)
         return max(0.0, centre - half), min(1.0, centre + half)
@@ -83,9 +86,10 @@ def test_tokens(rows: Sequence[Row]) -> float:
 def condition_table(rows: Sequence[Row]) -> list[Row]:
     """One line per condition: accuracy and test-time tokens (mean and spread over seeds), counts."""
     table = []
+    binary = all(float(r["score"]) in (0.0, 1.0) for r in rows)  # right/wrong, or F1 somewhere
     for (name,), group in by(rows, "condition").items():
         acc, acc_sd = seed_stats(group, accuracy)
-        low, high = interval95([float(r["score"]) for r in group])
+        low, high = interval95([float(r["score"]) for r in group], binary=binary)
         tok, tok_sd = seed_stats(group, test_tokens)
         sleep = [r for r in group if r.get("sleep_label")]
         per_context = {(r["seed"], r["example_id"]): r["sleep_completion_tokens"] for r in sleep}
