@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from sleeptime import Budget, Engine
 from sleeptime.llm.catalog import CATALOG, ensure_model_file
 from sleeptime.llm.llamacpp import LlamaCppModel
 from sleeptime.settings import load_settings
@@ -75,3 +76,15 @@ def qwen(qwen_path: Path) -> Iterator[LlamaCppModel]:
 @pytest.fixture
 def sqlite_url(tmp_path: Path) -> str:
     return f"sqlite:///{tmp_path / 'test.db'}"
+
+
+@pytest.fixture
+def engine(smollm2: LlamaCppModel, sqlite_url: str) -> Iterator[Engine]:
+    """An engine on the real small model and a real SQLite file, with a small sleep budget."""
+    eng = Engine(
+        model=smollm2,
+        store=sqlite_url,
+        sleep_budget=Budget(rounds=2, k=1, max_tokens=96, temperature=0.0, seed=0),
+    )
+    yield eng
+    eng.store.close()  # the session model outlives this engine

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
 
 import pytest
 
@@ -14,20 +13,8 @@ from sleeptime import (
     InvalidInputError,
     NotFoundError,
 )
-from sleeptime.llm.llamacpp import LlamaCppModel
 
 TEXT = "Tom has 3 boxes. Each box holds 4 red balls and 2 blue balls. He gives away one box."
-
-
-@pytest.fixture
-def engine(smollm2: LlamaCppModel, sqlite_url: str) -> Iterator[Engine]:
-    eng = Engine(
-        model=smollm2,
-        store=sqlite_url,
-        sleep_budget=Budget(rounds=2, k=1, max_tokens=96, temperature=0.0, seed=0),
-    )
-    yield eng
-    eng.store.close()  # the session model outlives this engine
 
 
 def test_add_sleep_ask_round_trip(engine: Engine) -> None:

@@ -3,7 +3,6 @@ scripted model (exact call counts) and with the real small model."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from fractions import Fraction
 
 import pytest
@@ -11,7 +10,6 @@ import pytest
 from sleeptime import Budget, Engine
 from sleeptime.escalation import numbers_in, stated_answer, supported_by_notes
 from sleeptime.llm.fake import ScriptedModel
-from sleeptime.llm.llamacpp import LlamaCppModel
 
 NOTES = "Boxes kept: 3 - 1 = 2. Balls per box: 4 + 2 = 6. Balls kept: 2 x 6 = 12. Cost: $1,250.50."
 
@@ -104,23 +102,12 @@ def test_without_a_learned_context_the_larger_budget_is_used_at_once(sqlite_url:
     engine.close()
 
 
-@pytest.fixture
-def real_engine(smollm2: LlamaCppModel, sqlite_url: str) -> Iterator[Engine]:
-    eng = Engine(
-        model=smollm2,
-        store=sqlite_url,
-        sleep_budget=Budget(rounds=1, k=1, max_tokens=96, temperature=0.0, seed=0),
-    )
-    yield eng
-    eng.store.close()  # the session model outlives this engine
-
-
-def test_escalation_on_the_real_model_follows_the_check(real_engine: Engine) -> None:
-    ctx = real_engine.add_context("Tom has 3 boxes. Each box holds 4 red balls and 2 blue balls.")
-    learned = real_engine.sleep(ctx.id)
+def test_escalation_on_the_real_model_follows_the_check(engine: Engine) -> None:
+    ctx = engine.add_context("Tom has 3 boxes. Each box holds 4 red balls and 2 blue balls.")
+    learned = engine.sleep(ctx.id)
     cheap = Budget(verbosity=0, max_tokens=24)
-    plain = real_engine.ask(ctx.id, "How many balls are there?", cheap, record=False)
-    answer = real_engine.ask(
+    plain = engine.ask(ctx.id, "How many balls are there?", cheap, record=False)
+    answer = engine.ask(
         ctx.id, "How many balls are there?", cheap, escalate=Budget(verbosity=2, max_tokens=64)
     )
     # Greedy decoding: the cheap call repeats, so the check decides exactly as on ``plain``.

@@ -15,7 +15,7 @@ import time
 from collections.abc import Sequence
 
 from sleeptime import prompts
-from sleeptime.llm.base import LLM, Completion, Message, SamplingParams, Usage
+from sleeptime.llm.base import LLM, Completion, DelegatingModel, Message, SamplingParams, Usage
 
 ANSWERS = ("17.5", "24", "0", "7")
 
@@ -66,24 +66,13 @@ class Killed(BaseException):
     """Stands for SIGKILL: nothing catches it."""
 
 
-class KillAfter:
+class KillAfter(DelegatingModel):
     """Passes ``limit`` calls to ``inner``, then raises ``Killed``."""
 
     def __init__(self, inner: LLM, limit: int) -> None:
-        self.inner = inner
+        super().__init__(inner)
         self.limit = limit
         self.calls = 0
-
-    @property
-    def name(self) -> str:
-        return self.inner.name
-
-    @property
-    def context_window(self) -> int:
-        return self.inner.context_window
-
-    def count_tokens(self, text: str) -> int:
-        return self.inner.count_tokens(text)
 
     def complete(self, messages: Sequence[Message], params: SamplingParams) -> Completion:
         if self.calls >= self.limit:
