@@ -33,10 +33,10 @@ bench predictability --dataset "$P2" --limit "$(n 10)" --score-model smollm2-135
 bench ablation --dataset "$P2" --limit "$(n 10)"
 # GSM8K: easy enough for a 1.5B model that accuracy differences show.
 G=stateful-gsm8k
-bench pareto --dataset "$G" --limit "$(n 12)"
-bench passk --dataset "$G" --limit "$(n 12)" --verbosities 0
-bench predictability --dataset "$G" --limit "$(n 12)"
-bench ablation --dataset "$G" --limit "$(n 12)"
+bench pareto --dataset "$G" --limit "$(n 20)"
+bench passk --dataset "$G" --limit "$(n 20)" --verbosities 0
+bench predictability --dataset "$G" --limit "$(n 20)"
+bench ablation --dataset "$G" --limit "$(n 20)"
 # Ten questions per context need model-written questions on top of the derived ones.
 MQ=multi-query-gsm-symbolic-p2
 bench amortization --dataset "$MQ" --limit "$(n 2)" --verbosities 0,4 --generate-questions 15
