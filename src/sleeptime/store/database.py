@@ -129,6 +129,17 @@ def _configure_sqlite(engine: Engine) -> None:
 
 
 @contextmanager
+def transaction(engine: Engine, *, write: bool = False) -> Iterator[Connection]:
+    """One transaction on ``engine``; ``write`` takes SQLite's write lock up front (see ``_on_begin``).
+    SQLAlchemy errors become StoreErrors naming the database."""
+    with store_errors(engine.url), engine.connect() as conn:
+        if write:
+            conn.execution_options(**{IMMEDIATE: True})
+        with conn.begin():
+            yield conn
+
+
+@contextmanager
 def store_errors(url: URL, doing: str = "database error on") -> Iterator[None]:
     """Turn any SQLAlchemy error into a StoreError that names the database."""
     try:

@@ -14,8 +14,8 @@ at a time, in one process.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Literal
@@ -26,7 +26,7 @@ from sqlalchemy.engine import Connection, Engine, RowMapping
 from ..errors import NotFoundError
 from ..llm.base import Usage
 from . import rows
-from .database import IMMEDIATE, store_errors
+from .database import transaction
 from .schema import contexts, learned_contexts, sleep_jobs, sleep_runs
 
 JobStatus = Literal["queued", "running", "done", "failed", "cancelled"]
@@ -64,13 +64,8 @@ class JobStore:
         self.engine = engine
         self.postgres = engine.dialect.name == "postgresql"
 
-    @contextmanager
-    def _conn(self, *, write: bool = False) -> Iterator[Connection]:
-        with store_errors(self.engine.url), self.engine.connect() as conn:
-            if write:
-                conn.execution_options(**{IMMEDIATE: True})
-            with conn.begin():
-                yield conn
+    def _conn(self, *, write: bool = False) -> AbstractContextManager[Connection]:
+        return transaction(self.engine, write=write)
 
     # --- producing
 

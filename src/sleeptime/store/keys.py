@@ -9,8 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -19,7 +18,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from ..errors import InvalidInputError, NotFoundError
 from . import rows
-from .database import IMMEDIATE, store_errors
+from .database import transaction
 from .schema import api_keys
 
 KEY_PREFIX = "st_"
@@ -60,13 +59,8 @@ class KeyStore:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
 
-    @contextmanager
-    def _conn(self, *, write: bool = False) -> Iterator[Connection]:
-        with store_errors(self.engine.url), self.engine.connect() as conn:
-            if write:
-                conn.execution_options(**{IMMEDIATE: True})
-            with conn.begin():
-                yield conn
+    def _conn(self, *, write: bool = False) -> AbstractContextManager[Connection]:
+        return transaction(self.engine, write=write)
 
     def create_key(self, tenant: str, name: str = "") -> tuple[ApiKey, str]:
         """A new key for ``tenant``: (its record, the key). The key is shown only here."""

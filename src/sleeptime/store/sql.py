@@ -8,8 +8,7 @@ version numbers gapless under concurrent updates.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -23,7 +22,7 @@ from ..llm.base import Usage
 from . import rows
 from . import statements as st
 from .base import QueryRecord, RunStatus, SleepRun, Store
-from .database import IMMEDIATE, store_errors
+from .database import transaction
 from .schema import context_versions, contexts, learned_contexts, queries, sleep_runs
 
 FAILED_STATUSES: tuple[RunStatus, ...] = ("failed", "interrupted", "cancelled")
@@ -37,17 +36,11 @@ class SQLStore:
 
     # --- transactions
 
-    @contextmanager
-    def _read(self) -> Iterator[Connection]:
-        with store_errors(self.engine.url), self.engine.connect() as conn, conn.begin():
-            yield conn
+    def _read(self) -> AbstractContextManager[Connection]:
+        return transaction(self.engine)
 
-    @contextmanager
-    def _write(self) -> Iterator[Connection]:
-        with store_errors(self.engine.url), self.engine.connect() as conn:
-            conn.execution_options(**{IMMEDIATE: True})
-            with conn.begin():
-                yield conn
+    def _write(self) -> AbstractContextManager[Connection]:
+        return transaction(self.engine, write=True)
 
     # --- contexts
 
