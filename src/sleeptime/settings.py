@@ -21,6 +21,7 @@ from pydantic_settings import (
 )
 
 from .budget import DEFAULT_ASK_BUDGET, DEFAULT_SLEEP_BUDGET, Budget
+from .costs import DEFAULT_T
 from .errors import ConfigurationError
 
 ENV_PREFIX = "SLEEPTIME_"
@@ -104,7 +105,7 @@ class Settings(BaseSettings):
         description="When one model both sleeps and answers, how long a sleep call may wait for queries.",
     )
     test_time_weight: float = Field(
-        10.0, gt=0, description="Cost of a test-time token in sleep-time tokens, for the break-even."
+        DEFAULT_T, gt=0, description="Cost of a test-time token in sleep-time tokens, for the break-even."
     )
 
     @classmethod

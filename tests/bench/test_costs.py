@@ -8,7 +8,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from sleeptime.bench.costs import DEFAULT_T, amortized_table, cost_per_query, rows_for_n
+from sleeptime.bench.costs import amortized_table, rows_for_n
+from sleeptime.costs import DEFAULT_T, break_even, cost_per_query
 
 
 def test_cost_per_query_is_the_papers_formula() -> None:
@@ -30,6 +31,18 @@ def test_cost_per_query_refuses_nonsense(test: float, sleep: float, n: int, t: f
 @given(st.floats(0, 1e4), st.floats(0, 1e5), st.integers(1, 100), st.floats(0, 100))
 def test_more_queries_never_cost_more(test: float, sleep: float, n: int, t: float) -> None:
     assert cost_per_query(test, sleep, n + 1, t) <= cost_per_query(test, sleep, n, t)
+
+
+def test_break_even_is_the_first_n_at_which_sleeping_costs_no_more() -> None:
+    assert break_even(300, 10.0, 25.0, t=10) == 2  # saving 150 per query: 300 / 150
+    assert break_even(301, 10.0, 25.0, t=10) == 3
+    assert break_even(0, 10.0, 25.0) == 0
+    assert break_even(300, 25.0, 10.0) is None and break_even(300, None, 10.0) is None
+    for sleep, learned, raw, t in [(300, 10.0, 25.0, 10.0), (1234, 3.5, 40.0, 2.0)]:
+        n = break_even(sleep, learned, raw, t)
+        assert n is not None
+        before = cost_per_query(learned, sleep, max(1, n - 1), t)
+        assert cost_per_query(learned, sleep, n, t) <= t * raw < before
 
 
 def _row(

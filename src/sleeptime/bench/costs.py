@@ -1,30 +1,16 @@
-"""The paper's amortized cost model (Multi-Query GSM-Symbolic).
-
-Only generated tokens count. A test-time token costs ``t`` times a sleep-time
-token (latency-optimized serving is dearer; the paper uses t = 10), and the
-sleep-time tokens of one context are shared by the N queries asked about it::
-
-    cost per query = t x test_tokens + sleep_tokens / N
-"""
+"""The amortization table of a benchmark run (Multi-Query GSM-Symbolic): for N queries per
+context, each condition's cost per query under ``sleeptime.costs.cost_per_query``
+(``t x test_tokens + sleep_tokens / N``)."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+from ..costs import DEFAULT_T, cost_per_query
 from .metrics import Row, by, mean, mean_std
 
-DEFAULT_T = 10.0
 DEFAULT_NS = (1, 2, 5, 10)
-
-
-def cost_per_query(test_tokens: float, sleep_tokens: float, n_queries: int, t: float = DEFAULT_T) -> float:
-    """``t * test_tokens + sleep_tokens / n_queries`` for one query among ``n_queries`` on a context."""
-    if n_queries < 1:
-        raise ValueError(f"n_queries must be at least 1, not {n_queries}")
-    if t < 0 or test_tokens < 0 or sleep_tokens < 0:
-        raise ValueError("t and token counts must not be negative")
-    return t * test_tokens + sleep_tokens / n_queries
 
 
 def rows_for_n(rows: Sequence[Row], n: int) -> list[Row]:
@@ -73,4 +59,4 @@ def amortized_table(rows: Sequence[Row], ns: Iterable[int], t: float = DEFAULT_T
     return table
 
 
-__all__ = ["DEFAULT_NS", "DEFAULT_T", "amortized_table", "cost_per_query", "rows_for_n"]
+__all__ = ["DEFAULT_NS", "amortized_table", "rows_for_n"]

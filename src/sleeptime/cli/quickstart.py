@@ -16,20 +16,14 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    TextColumn,
-    TimeElapsedColumn,
-    TimeRemainingColumn,
-)
 from rich.table import Table
 
 from ..bench.grading import grade_gsm
 from ..budget import Budget
+from ..costs import DEFAULT_T, cost_per_query
 from ..engine import Engine
 from ..errors import InvalidInputError
+from ..progress import Tracker
 from ..settings import load_settings
 from .app import app, console, state_of
 
@@ -87,15 +81,7 @@ def run_quickstart(
     sleep_calls = len(examples) * (sleep_budget.rounds or 1) * (sleep_budget.k or 1)
     rows: list[dict[str, Any]] = []
     sleeps: list[dict[str, Any]] = []
-    columns = (
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        TextColumn("eta"),
-        TimeRemainingColumn(),
-    )
-    with Progress(*columns, console=console, disable=not show_progress) as progress:
+    with Tracker(console, enabled=show_progress) as progress:
         sleeping = progress.add_task("sleeping (model calls)", total=sleep_calls)
         asking = progress.add_task("answering", total=n_questions * len(chosen))
         for example in examples:
@@ -157,6 +143,10 @@ def summarize(rows: list[dict[str, Any]], chosen: tuple[Mode, ...], t: float) ->
         test_tokens = sum(r["completion_tokens"] for r in mine) / n
         # Each query carries its context's sleep tokens divided among that context's queries.
         sleep_share = sum(r["sleep_completion_tokens"] / r["n_queries_on_context"] for r in mine) / n
+        costs = [
+            cost_per_query(r["completion_tokens"], r["sleep_completion_tokens"], r["n_queries_on_context"], t)
+            for r in mine
+        ]
         out.append(
             {
                 "mode": mode.name,
@@ -165,7 +155,7 @@ def summarize(rows: list[dict[str, Any]], chosen: tuple[Mode, ...], t: float) ->
                 "avg_test_completion_tokens": round(test_tokens, 1),
                 "avg_latency_s": round(sum(r["latency_s"] for r in mine) / n, 2),
                 "avg_sleep_tokens_per_query": round(sleep_share, 1),
-                "amortized_cost_per_query": round(t * test_tokens + sleep_share, 1),
+                "amortized_cost_per_query": round(sum(costs) / n, 1),
             }
         )
     return out
@@ -228,7 +218,7 @@ def quickstart(
     high: Annotated[int, typer.Option(min=0, max=4, help="High (baseline) test-time verbosity.")] = 4,
     t: Annotated[
         float, typer.Option(min=0.0, help="Weight of a test-time token vs a sleep-time token.")
-    ] = 10.0,
+    ] = DEFAULT_T,
     keep: Annotated[
         bool, typer.Option(help="Keep the quickstart database instead of starting fresh.")
     ] = False,

@@ -7,13 +7,11 @@
   runs. A run starts only if its worst case fits; otherwise it waits until the
   oldest run in the window leaves it. A run whose worst case alone exceeds a
   limit can never start, and fails with the numbers.
-- Break-even (the paper's amortization, generated tokens only): sleeping pays
-  for itself after N queries when ``t * test_raw + 0 >= t * test_learned + sleep / N``.
+- Break-even: ``sleeptime.costs.break_even`` (the paper's cost model lives there).
 """
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -100,16 +98,3 @@ def check_budgets(
                 retry_at=max(free_at, now + timedelta(seconds=1)),
             )
     return BudgetCheck(True)
-
-
-def break_even(
-    sleep_tokens: int, learned_avg: float | None, raw_avg: float | None, weight: float
-) -> int | None:
-    """Queries after which sleeping paid for itself; None if answers from the learned
-    context are not cheaper than from the raw one (or either is unknown)."""
-    if learned_avg is None or raw_avg is None:
-        return None
-    saving = weight * (raw_avg - learned_avg)
-    if saving <= 0:
-        return None
-    return max(1, math.ceil(sleep_tokens / saving)) if sleep_tokens else 0

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from ..scheduler.policy import break_even
+from ..costs import break_even
 from ..store.usage import usage_by_context
 from .auth import Tenant
 from .deps import SchedulerDep, SettingsDep
