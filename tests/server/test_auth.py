@@ -12,7 +12,8 @@ import httpx
 import pytest
 
 from sleeptime.cli import run
-from sleeptime.server.auth import is_loopback
+from sleeptime.errors import InvalidInputError
+from sleeptime.server.auth import is_loopback, parse_authorization
 from sleeptime.store import open_store
 from sleeptime.store.keys import KeyStore
 
@@ -64,7 +65,8 @@ def test_each_tenant_sees_only_its_contexts(serve: Any, caplog: pytest.LogCaptur
             [record] = _keys(s).list_keys(tenant="globex")
             _keys(s).revoke(record.id)
             r = b.get("/contexts")
-            assert r.status_code == 401 and r.headers["www-authenticate"] == "Bearer"
+            assert r.status_code == 401 and r.headers["www-authenticate"] == 'Bearer error="invalid_token"'
+            assert s.client.get("/contexts").headers["www-authenticate"] == "Bearer"
             assert s.client.get("/healthz").status_code == 200
     logged = caplog.text
     assert "/contexts" in logged  # the access log is there
@@ -138,3 +140,62 @@ def test_serve_dry_run_prints_the_plan(tmp_path: Path, capsys: pytest.CaptureFix
     db = f"sqlite:///{tmp_path / 'd.db'}"
     assert run(["--db", db, "serve", "--dry-run"]) == 0
     assert "nothing queued" in capsys.readouterr().out
+
+
+def test_authorization_header_follows_rfc_6750() -> None:
+    # credentials = "Bearer" 1*SP b64token; ABNF strings are case-insensitive.
+    for header in ("Bearer st_abc", "bearer st_abc", "BEARER   st_abc", "Bearer st_a-b.c~d+e/f=="):
+        assert parse_authorization([header]) == header.split()[-1]
+    assert parse_authorization([]) is None
+    malformed = [
+        "Bearer",
+        "Bearer\tst_abc",
+        "Bearer st_abc extra",
+        "Bearer st_abc,st_def",
+        'Bearer "st_abc"',
+        "Bearerst_abc",
+        "Basic c3Q6YWJj",
+        "Bearer st_ab=c",
+        "Bearer st_abc ",
+        "Bearer st_\u00e9",
+        "Token st_abc",
+    ]
+    for header in malformed:
+        with pytest.raises(InvalidInputError, match="Authorization"):
+            parse_authorization([header])
+    with pytest.raises(InvalidInputError, match="more than one"):
+        parse_authorization(["Bearer a", "Bearer b"])
+
+
+def test_malformed_authorization_is_400_named(serve: Any) -> None:
+    with serve() as s:
+        _, key = _keys(s).create_key("acme")
+        ok = s.client.get("/contexts", headers={"Authorization": f"bearer  {key}"})
+        assert ok.status_code == 200  # RFC 6750 allows both
+        for header in (f"Bearer {key} {key}", f"Bearer {key},x", f'Bearer "{key}"'):
+            r = s.client.get("/contexts", headers={"Authorization": header})
+            assert r.status_code == 400, header
+            assert r.headers["www-authenticate"] == 'Bearer error="invalid_request"'
+            assert "malformed Authorization header" in r.json()["error"]["message"]
+    with serve() as s:  # single-user mode too: a header sent must be well-formed
+        r = s.client.get("/contexts", headers={"Authorization": "Bearer a b"})
+        assert r.status_code == 400
+
+
+def test_revoking_the_last_key_never_reopens_the_server(serve: Any) -> None:
+    with serve() as s:
+        record, key = _keys(s).create_key("acme")
+        auth = {"Authorization": f"Bearer {key}"}
+        assert s.client.post("/contexts", json={"text": "Acme text."}, headers=auth).status_code == 201
+        _keys(s).revoke(record.id)
+        for headers in (auth, {}, {"Authorization": "Bearer anything"}):
+            r = s.client.get("/contexts", headers=headers)
+            assert r.status_code == 401, headers
+        r = s.client.post(
+            "/v1/chat/completions",
+            json={"model": "m", "messages": [{"role": "user", "content": "hi"}]},
+            headers=auth,
+        )
+        assert r.status_code == 401
+        _, again = _keys(s).create_key("acme")
+        assert s.client.get("/contexts", headers={"Authorization": f"Bearer {again}"}).status_code == 200

@@ -9,6 +9,7 @@ its traceback but never with request bodies.
 from __future__ import annotations
 
 import logging
+import sys
 import traceback
 from typing import Any
 
@@ -37,9 +38,21 @@ log = logging.getLogger(__name__)
 
 
 class AuthenticationError(SleeptimeError):
-    """No key, or a key the server does not know (401)."""
+    """No key, or a key the server does not know (401). ``challenge`` is the
+    ``WWW-Authenticate`` header (RFC 6750 section 3)."""
 
     default_hint = "send Authorization: Bearer <key>; create a key with `sleeptime keys create --tenant NAME`"
+
+    def __init__(self, message: str, *, hint: str | None = None, challenge: str = "Bearer") -> None:
+        super().__init__(message, hint=hint)
+        self.challenge = challenge
+
+
+class MalformedAuthorizationError(InvalidInputError):
+    """An Authorization header that is not ``Bearer <token>`` (400, RFC 6750 ``invalid_request``)."""
+
+    default_hint = "send exactly `Authorization: Bearer <key>`"
+    challenge = 'Bearer error="invalid_request"'
 
 
 class PayloadTooLargeError(InvalidInputError):
@@ -93,8 +106,8 @@ def status_of(exc: SleeptimeError) -> tuple[int, str]:
 def error_response(exc: SleeptimeError) -> JSONResponse:
     status, type_ = status_of(exc)
     headers: dict[str, str] = {}
-    if status == 401:
-        headers["WWW-Authenticate"] = "Bearer"
+    if isinstance(exc, (AuthenticationError, MalformedAuthorizationError)):
+        headers["WWW-Authenticate"] = exc.challenge
     if isinstance(exc, RateLimitedError) and exc.retry_after is not None:
         headers["Retry-After"] = str(max(1, round(exc.retry_after)))
     if status >= 500:
@@ -110,6 +123,19 @@ def validation_message(exc: RequestValidationError) -> str:
         parts.append(f"{where}: {err.get('msg', 'invalid')}")
     more = len(exc.errors()) - 5
     return "; ".join(parts) + (f"; and {more} more" if more > 0 else "")
+
+
+def body_problem(cause: BaseException | None) -> str | None:
+    """What made a body unparseable, in words (FastAPI only says "There was an error parsing the body")."""
+    if isinstance(cause, RecursionError):
+        return "the JSON body is nested too deeply to parse"
+    if isinstance(cause, UnicodeDecodeError):
+        return f"the body is not valid UTF-8 (invalid byte at offset {cause.start})"
+    if isinstance(cause, ValueError) and "integer string conversion" in str(cause):
+        return f"a number in the JSON body has more than {sys.get_int_max_str_digits():,} digits"
+    if cause is not None:
+        return f"the body could not be parsed ({type(cause).__name__})"
+    return None
 
 
 def install(app: FastAPI) -> None:
@@ -130,6 +156,9 @@ def install(app: FastAPI) -> None:
         assert isinstance(exc, StarletteHTTPException)
         type_ = HTTP_TYPES.get(exc.status_code, "error")
         message = exc.detail if isinstance(exc.detail, str) else type_
+        problem = body_problem(exc.__cause__) if exc.status_code == 400 else None
+        if problem is not None:
+            message = problem
         return JSONResponse(
             error_body(type_, message), status_code=exc.status_code, headers=getattr(exc, "headers", None)
         )

@@ -94,6 +94,12 @@ class KeyStore:
         with self._conn() as conn:
             return conn.execute(stmt).first() is not None
 
+    def any_created(self) -> bool:
+        """Whether a key was ever created here (revoked ones count): then keys are always needed."""
+        stmt = sa.select(api_keys.c.id).limit(1)
+        with self._conn() as conn:
+            return conn.execute(stmt).first() is not None
+
     def list_keys(self, *, tenant: str | None = None, include_revoked: bool = False) -> list[ApiKey]:
         stmt = sa.select(api_keys).order_by(api_keys.c.created_at, api_keys.c.id)
         if tenant is not None:
