@@ -2,7 +2,9 @@
 
 Routes run in FastAPI's thread pool (the engine is synchronous); the scheduler's
 workers start with the app and stop with it. Served by ``sleeptime serve``
-(uvicorn); the OpenAPI schema is at ``/openapi.json``, its pages at ``/docs``.
+(uvicorn); the OpenAPI schema is at ``/openapi.json``, its pages at ``/docs``
+(Swagger UI) and ``/redoc``, with their scripts and styles served by this server
+(``fastapi-offline``'s packaged copies), so they work offline.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from fastapi_offline import FastAPIOffline
 from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -28,6 +31,8 @@ from .auth import Authenticator
 DESCRIPTION = """Sleep-time compute as a service: store contexts; the server thinks about each one
 while it is idle (S(c) -> c') and answers questions from what it learned (T_b(q, c') -> a).
 Errors have the body `{"error": {"type", "message", "hint"}}`. See docs/server.md."""
+# Where /docs and /redoc load their scripts, styles and icon from (this server, never a CDN).
+DOCS_ASSETS_URL = "/docs-assets"
 
 
 def create_app(
@@ -48,7 +53,13 @@ def create_app(
         finally:
             await run_in_threadpool(sched.stop)
 
-    app = FastAPI(title="sleeptime", version=__version__, description=DESCRIPTION, lifespan=lifespan)
+    app = FastAPIOffline(
+        title="sleeptime",
+        version=__version__,
+        description=DESCRIPTION,
+        lifespan=lifespan,
+        static_url=DOCS_ASSETS_URL,
+    )
     app.state.engine = engine
     app.state.settings = settings
     app.state.scheduler = sched
