@@ -15,7 +15,7 @@ from .llm.base import ReasoningEffort
 
 
 class Budget(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", strict=True)  # "0" and true are not 0
 
     # --- test time: T_b(q, c') -> a
     verbosity: int | None = Field(

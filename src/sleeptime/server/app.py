@@ -25,7 +25,7 @@ from ..scheduler import Scheduler
 from ..settings import Settings
 from ..store import SQLStore
 from ..store.keys import KeyStore
-from . import errors, routes_contexts, routes_openai, routes_stats
+from . import errors, openapi, routes_contexts, routes_openai, routes_stats
 from .auth import Authenticator
 
 DESCRIPTION = """Sleep-time compute as a service: store contexts; the server thinks about each one
@@ -75,6 +75,7 @@ def create_app(
         return {"status": "ok"}
 
     app.add_middleware(BodyLimit, max_bytes=settings.max_request_bytes)
+    openapi.install(app, settings)
     return app
 
 
@@ -98,10 +99,10 @@ class BodyLimit:
             try:
                 too_big = int(declared) > self.max_bytes
             except ValueError:
-                await self._refuse(send, 400, "invalid_request", "invalid Content-Length header")
+                await self._refuse(send, scope, 400, "invalid_request", "invalid Content-Length header")
                 return
             if too_big:
-                await self._too_large(send)
+                await self._too_large(send, scope)
                 return
             await self.app(scope, receive, send)
             return
@@ -114,25 +115,31 @@ class BodyLimit:
             body += message.get("body", b"")
             more = bool(message.get("more_body", False))
             if len(body) > self.max_bytes:
-                await self._too_large(send)
+                await self._too_large(send, scope)
                 return
         await self.app(
             scope, _replay([{"type": "http.request", "body": body, "more_body": False}], receive), send
         )
 
-    async def _too_large(self, send: Send) -> None:
+    async def _too_large(self, send: Send, scope: Scope) -> None:
         await self._refuse(
             send,
+            scope,
             413,
             "payload_too_large",
             f"the request body is larger than this server's limit of {self.max_bytes:,} bytes",
         )
 
     @staticmethod
-    async def _refuse(send: Send, status: int, type_: str, message: str) -> None:
-        payload = json.dumps(
-            errors.error_body(type_, message, "see max_request_bytes in docs/server.md")
-        ).encode()
+    async def _refuse(send: Send, scope: Scope, status: int, type_: str, message: str) -> None:
+        body = errors.error_body(
+            type_,
+            message,
+            "see max_request_bytes in docs/server.md",
+            status=status,
+            openai=errors.is_openai(scope.get("path", "")),
+        )
+        payload = json.dumps(body).encode()
         headers = [(b"content-type", b"application/json"), (b"content-length", str(len(payload)).encode())]
         await send({"type": "http.response.start", "status": status, "headers": headers})
         await send({"type": "http.response.body", "body": payload})

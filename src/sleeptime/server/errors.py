@@ -9,6 +9,7 @@ its traceback but never with request bodies.
 from __future__ import annotations
 
 import logging
+import math
 import sys
 import traceback
 from typing import Any
@@ -61,6 +62,14 @@ class PayloadTooLargeError(InvalidInputError):
     default_hint = "send less: see max_request_bytes and max_context_chars in docs/server.md"
 
 
+class ParamError(InvalidInputError):
+    """A request field the server cannot honour (400); ``param`` names it, as OpenAI's errors do."""
+
+    def __init__(self, message: str, *, param: str, hint: str | None = None) -> None:
+        super().__init__(message, hint=hint)
+        self.param = param
+
+
 # Most specific first: the first matching class decides.
 STATUS: list[tuple[type[SleeptimeError], int, str]] = [
     (AuthenticationError, 401, "unauthorized"),
@@ -92,8 +101,44 @@ HTTP_TYPES = {
 }
 
 
-def error_body(type_: str, message: str, hint: str = "") -> dict[str, Any]:
+OPENAI_PREFIX = "/v1/"
+
+
+def openai_type(status: int) -> str:
+    """OpenAI's error ``type`` for a status (sleeptime's own type goes in ``code``)."""
+    if status == 401:
+        return "authentication_error"
+    if status == 429:
+        return "rate_limit_error"
+    return "server_error" if status >= 500 else "invalid_request_error"
+
+
+def error_body(
+    type_: str,
+    message: str,
+    hint: str = "",
+    *,
+    status: int = 400,
+    openai: bool = False,
+    param: str | None = None,
+) -> dict[str, Any]:
+    """``{"error": {"type", "message", "hint"}}``; on the /v1 routes OpenAI's shape
+    ``{"error": {"message", "type", "param", "code"}}`` with the hint kept."""
+    if openai:
+        return {
+            "error": {
+                "message": message,
+                "type": openai_type(status),
+                "param": param,
+                "code": type_,
+                "hint": hint,
+            }
+        }
     return {"error": {"type": type_, "message": message, "hint": hint}}
+
+
+def is_openai(path: str) -> bool:
+    return path.startswith(OPENAI_PREFIX)
 
 
 def status_of(exc: SleeptimeError) -> tuple[int, str]:
@@ -103,16 +148,28 @@ def status_of(exc: SleeptimeError) -> tuple[int, str]:
     return 500, "error"  # pragma: no cover - SleeptimeError is in the table
 
 
-def error_response(exc: SleeptimeError) -> JSONResponse:
+def error_response(exc: SleeptimeError, *, openai: bool = False) -> JSONResponse:
     status, type_ = status_of(exc)
     headers: dict[str, str] = {}
     if isinstance(exc, (AuthenticationError, MalformedAuthorizationError)):
         headers["WWW-Authenticate"] = exc.challenge
-    if isinstance(exc, RateLimitedError) and exc.retry_after is not None:
-        headers["Retry-After"] = str(max(1, round(exc.retry_after)))
+    retry_after = getattr(exc, "retry_after", None)
+    if isinstance(retry_after, (int, float)):
+        headers["Retry-After"] = str(max(1, math.ceil(retry_after)))
     if status >= 500:
         log.warning("request failed: %s: %s", type(exc).__name__, exc.message)
-    return JSONResponse(error_body(type_, exc.message, exc.hint), status_code=status, headers=headers)
+    body = error_body(
+        type_, exc.message, exc.hint, status=status, openai=openai, param=getattr(exc, "param", None)
+    )
+    return JSONResponse(body, status_code=status, headers=headers)
+
+
+def validation_param(exc: RequestValidationError) -> str | None:
+    """The first field at fault, as OpenAI's ``param`` names it (``messages.0.role``)."""
+    for err in exc.errors()[:1]:
+        where = [str(p) for p in err.get("loc", ()) if p not in ("body", "header", "query", "path")]
+        return ".".join(where) or None
+    return None
 
 
 def validation_message(exc: RequestValidationError) -> str:
@@ -141,37 +198,45 @@ def body_problem(cause: BaseException | None) -> str | None:
 def install(app: FastAPI) -> None:
     """Register the handlers on ``app``."""
 
-    async def on_sleeptime_error(_: Request, exc: Exception) -> JSONResponse:
+    async def on_sleeptime_error(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, SleeptimeError)
-        return error_response(exc)
+        return error_response(exc, openai=is_openai(request.url.path))
 
-    async def on_validation_error(_: Request, exc: Exception) -> JSONResponse:
+    async def on_validation_error(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, RequestValidationError)
-        return JSONResponse(
-            error_body("invalid_request", validation_message(exc), "see the OpenAPI schema at /openapi.json"),
-            status_code=422,
+        body = error_body(
+            "invalid_request",
+            validation_message(exc),
+            "see the OpenAPI schema at /openapi.json",
+            status=422,
+            openai=is_openai(request.url.path),
+            param=validation_param(exc),
         )
+        return JSONResponse(body, status_code=422)
 
-    async def on_http_error(_: Request, exc: Exception) -> JSONResponse:
+    async def on_http_error(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, StarletteHTTPException)
         type_ = HTTP_TYPES.get(exc.status_code, "error")
         message = exc.detail if isinstance(exc.detail, str) else type_
         problem = body_problem(exc.__cause__) if exc.status_code == 400 else None
         if problem is not None:
             message = problem
-        return JSONResponse(
-            error_body(type_, message), status_code=exc.status_code, headers=getattr(exc, "headers", None)
-        )
+        body = error_body(type_, message, status=exc.status_code, openai=is_openai(request.url.path))
+        return JSONResponse(body, status_code=exc.status_code, headers=getattr(exc, "headers", None))
 
-    async def on_bug(_: Request, exc: Exception) -> JSONResponse:
+    async def on_bug(request: Request, exc: Exception) -> JSONResponse:
         # The frames, not the message: a message may quote a prompt or a context.
         frames = "".join(traceback.format_tb(exc.__traceback__))
         log.error("internal error: %s\n%s", type(exc).__name__, frames)
         log.debug("internal error details", exc_info=exc)
-        return JSONResponse(
-            error_body("internal_error", "internal server error", "the server log has the details"),
-            status_code=500,
+        body = error_body(
+            "internal_error",
+            "internal server error",
+            "the server log has the details",
+            status=500,
+            openai=is_openai(request.url.path),
         )
+        return JSONResponse(body, status_code=500)
 
     app.add_exception_handler(SleeptimeError, on_sleeptime_error)
     app.add_exception_handler(RequestValidationError, on_validation_error)

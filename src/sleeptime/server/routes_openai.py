@@ -16,22 +16,19 @@ import logging
 import secrets
 import threading
 import time
-import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Header
 from fastapi.responses import StreamingResponse
 
-from ..answer import Source, answer_params, build_answer_messages
-from ..budget import DEFAULT_ASK_BUDGET, Budget
+from ..budget import Budget
 from ..engine import Engine
-from ..errors import InvalidInputError, NotFoundError, SleeptimeError
+from ..errors import NotFoundError, SleeptimeError
 from ..llm.base import LLM, Message, SamplingParams, StreamingLLM, Usage
-from ..store import QueryRecord
 from .auth import Tenant
 from .deps import EngineDep, SchedulerDep, SettingsDep
-from .errors import error_body, status_of
+from .errors import ParamError, error_body, status_of
 from .routes_contexts import check_answer_tokens
 from .schemas_openai import ChatRequest
 
@@ -82,14 +79,16 @@ def chat_completions(
 ) -> dict[str, Any] | StreamingResponse:
     """With a context: ``T_b(q, c') -> a`` for the last user message. Without: the model itself."""
     if context_header and body.context_id and context_header != body.context_id:
-        raise InvalidInputError("the X-Sleeptime-Context header and context_id name different contexts")
+        raise ParamError(
+            "the X-Sleeptime-Context header and context_id name different contexts", param="context_id"
+        )
     context_id = context_header or body.context_id
     check_answer_tokens(body.completion_tokens, settings)
     if body.stream and (body.n or 1) > 1:
-        raise InvalidInputError("stream with n > 1 is not supported")
+        raise ParamError("stream with n > 1 is not supported", param="n")
     reply = _Reply(body.model)
     if context_id is not None:
-        engine.store.get_context(context_id, tenant=tenant)
+        engine.get_context(context_id, tenant=tenant)
         question = _last_user_message(body)
         budget = Budget(
             verbosity=body.verbosity,
@@ -102,7 +101,7 @@ def chat_completions(
 
         def produce_answer(emit: Emit | None) -> dict[str, Any]:
             with scheduler.gate.query():
-                result = _answer(engine, context_id, question, budget, reply, emit)
+                result = _answer(engine, context_id, question, budget, tenant, reply, emit)
             scheduler.context_queried(context_id)
             return result
 
@@ -110,7 +109,7 @@ def chat_completions(
     else:
         messages = _messages(body)
         params = SamplingParams(
-            max_tokens=body.completion_tokens or settings.ask_budget.max_tokens or 512,
+            max_tokens=body.completion_tokens or engine.resolve_ask_budget(None).max_tokens,
             temperature=body.temperature if body.temperature is not None else 0.0,
             top_p=body.top_p if body.top_p is not None else 1.0,
             seed=body.seed if body.seed is not None else 0,
@@ -134,7 +133,9 @@ def _last_user_message(body: ChatRequest) -> str:
     for message in reversed(body.messages):
         if message.role == "user" and message.text().strip():
             return message.text()
-    raise InvalidInputError("no user message to answer", hint="the last user message is the question")
+    raise ParamError(
+        "no user message to answer", param="messages", hint="the last user message is the question"
+    )
 
 
 def _messages(body: ChatRequest) -> list[Message]:
@@ -221,52 +222,29 @@ def _plain(
 
 
 def _answer(
-    engine: Engine, context_id: str, question: str, budget: Budget, reply: _Reply, emit: Emit | None
+    engine: Engine,
+    context_id: str,
+    question: str,
+    budget: Budget,
+    tenant: str,
+    reply: _Reply,
+    emit: Emit | None,
 ) -> dict[str, Any]:
-    """The question about a context: Engine.ask, or the same prompt streamed and then recorded."""
-    llm = engine.model
-    if emit is None or not isinstance(llm, StreamingLLM):
-        answer = engine.ask(context_id, question, budget)
+    """The question about a context: ``Engine.ask``, or ``Engine.ask_stream`` when streaming."""
+    if emit is None:
+        answer = engine.ask(context_id, question, budget, tenant=tenant)
         extra = _extension(
             answer.source, answer.learned_context_id, answer.context_version, answer.id, answer.note
         )
-        if emit is not None:
-            reply.stream_text(emit, answer.model, iter([answer.text]), sleeptime=extra)
         return reply.completion(answer.model, answer.texts or (answer.text,), answer.usage, sleeptime=extra)
-    context = engine.store.get_context(context_id)
-    learned = engine.store.latest_learned(context.id, context.version)
-    resolved = budget.over(engine.settings.ask_budget or DEFAULT_ASK_BUDGET)
-    notes = learned.text if learned is not None else ""
-    messages = build_answer_messages(llm, context.text, notes, question, resolved)
-    query_id = uuid.uuid4().hex[:16]
-    source: Source = "learned" if learned is not None else "raw"
-    learned_id = learned.id if learned is not None else None
-    note = (
-        ""
-        if learned
-        else f"no learned context for version {context.version} yet: answered from the raw context"
-    )
-    started = time.perf_counter()
-    extra = _extension(source, learned_id, context.version, query_id, note)
-    text = reply.stream_text(emit, llm.name, llm.stream(messages, answer_params(resolved)), sleeptime=extra)
-    usage = Usage(sum(llm.count_tokens(m["content"]) for m in messages), llm.count_tokens(text), 0, 1)
-    engine.store.record_query(
-        QueryRecord(
-            id=query_id,
-            context_id=context.id,
-            context_version=context.version,
-            question=question,
-            answer=text,
-            usage=usage,
-            latency_s=time.perf_counter() - started,
-            model=llm.name,
-            source=source,
-            learned_context_id=learned_id,
-            budget=resolved.model_dump(exclude_none=True),
-            answers=(text,),
+    stream = engine.ask_stream(context_id, question, budget, tenant=tenant)
+    with stream:  # closed in this thread: an embedded model is released by the thread that took it
+        extra = _extension(
+            stream.source, stream.learned_context_id, stream.context_version, stream.id, stream.note
         )
-    )
-    return {"model": llm.name, "usage": _usage(usage)}
+        reply.stream_text(emit, stream.model, iter(stream), sleeptime=extra)
+    answer = stream.answer
+    return {"model": answer.model, "usage": _usage(answer.usage)}
 
 
 def _extension(
@@ -315,14 +293,17 @@ def _sse(produce: Callable[[Emit], None]) -> StreamingResponse:
             except _ClientGone:
                 pass
             except SleeptimeError as exc:
-                _, type_ = status_of(exc)
-                put(b"data: " + json.dumps(error_body(type_, exc.message, exc.hint)).encode() + b"\n\n")
+                status, type_ = status_of(exc)
+                body = error_body(type_, exc.message, exc.hint, status=status, openai=True)
+                put(b"data: " + json.dumps(body).encode() + b"\n\n")
             except Exception as exc:
                 log.error("internal error while streaming: %s", type(exc).__name__)
                 log.debug("internal error details", exc_info=exc)
                 put(
                     b"data: "
-                    + json.dumps(error_body("internal_error", "internal server error")).encode()
+                    + json.dumps(
+                        error_body("internal_error", "internal server error", status=500, openai=True)
+                    ).encode()
                     + b"\n\n"
                 )
             finally:

@@ -1,16 +1,18 @@
 """Request and response bodies: pydantic models whose descriptions feed the OpenAPI schema.
 
-Requests refuse unknown fields (``extra="forbid"``); text fields refuse what no
-store can keep (NUL, lone surrogates), so such input is a 422, never a 500.
+Requests refuse unknown fields (``extra="forbid"``) and loose types (``strict``: ``"0"``
+or ``true`` is not an integer); text fields refuse what no store can keep (NUL, lone
+surrogates) and, where the engine needs text, blank text, so such input is a 422, never
+a 500. The JSON schema says so too (``pattern``).
 """
 
 from __future__ import annotations
 
 import json
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
 from ..answer import MAX_QUESTION_CHARS, Answer
 from ..budget import Budget
@@ -45,31 +47,79 @@ def small_json(value: dict[str, Any]) -> dict[str, Any]:
     return value
 
 
-Text = Annotated[str, AfterValidator(storable)]
+def not_blank(value: str) -> str:
+    if not value.strip():
+        raise ValueError("text must not be empty or only whitespace")
+    return value
+
+
+def not_blank_context(value: str) -> str:
+    if not value.strip("\n\r\t "):  # what Context validation strips
+        raise ValueError("text must not be empty or only spaces, tabs and newlines")
+    return value
+
+
+# JSON Schema patterns stating the same rules, for generated clients and fuzzers.
+NO_NUL = r"^[^\u0000]*$"
+NOT_BLANK = r"^[^\u0000]*[^\u0000\s][^\u0000]*$"
+NOT_BLANK_CONTEXT = r"^[^\u0000]*[^\u0000\t\n\r ][^\u0000]*$"
+
+Text = Annotated[str, AfterValidator(storable), Field(json_schema_extra={"pattern": NO_NUL})]
+Question = Annotated[
+    str, AfterValidator(storable), AfterValidator(not_blank), Field(json_schema_extra={"pattern": NOT_BLANK})
+]
+ContextText = Annotated[
+    str,
+    AfterValidator(storable),
+    AfterValidator(not_blank_context),
+    Field(json_schema_extra={"pattern": NOT_BLANK_CONTEXT}),
+]
 Metadata = Annotated[dict[str, Any], AfterValidator(small_json)]
 Effort = Literal["low", "medium", "high"]
 
 
 class Request(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    """Strict: ``"1"`` is not a number and ``1`` is not a boolean. Numbers follow JSON Schema,
+    where ``2.0`` is the integer 2."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _json_integers(cls, data: Any) -> Any:
+        if not isinstance(data, dict):
+            return data
+        whole = {
+            name: int(value)
+            for name, value in data.items()
+            if isinstance(value, float) and value.is_integer() and name in _integer_fields(cls)
+        }
+        return {**data, **whole} if whole else data
+
+
+def _integer_fields(model: type[BaseModel]) -> set[str]:
+    return {
+        name
+        for name, info in model.model_fields.items()
+        if info.annotation is int or int in get_args(info.annotation)
+    }
 
 
 # --- requests
 
 
 class ContextCreate(Request):
-    text: Text = Field(min_length=1, description="The context: the text questions will be asked about.")
+    text: ContextText = Field(description="The context: the text questions will be asked about.")
     metadata: Metadata = Field(default_factory=dict, description="Any JSON object, kept with the context.")
 
 
 class ContextReplace(Request):
-    text: Text = Field(min_length=1, description="The new text: a new version of the context.")
+    text: ContextText = Field(description="The new text: a new version of the context.")
     metadata: Metadata | None = Field(None, description="Replaces the metadata when given.")
 
 
 class ContextAppend(Request):
-    text: Text = Field(
-        min_length=1,
+    text: ContextText = Field(
         description="Text added at the end (a new version); the next sleep grows the learned context.",
     )
 
@@ -98,7 +148,7 @@ class SleepBudget(Request):
 
 
 class AskRequest(Request):
-    question: Text = Field(min_length=1, max_length=MAX_QUESTION_CHARS, description="The question.")
+    question: Question = Field(max_length=MAX_QUESTION_CHARS, description="The question.")
     budget: AskBudget | None = Field(None, description="Test-time budget; unset fields use the server's.")
     baseline: bool = Field(False, description="Ignore the learned context (the test-time-only baseline).")
     escalate: AskBudget | None = Field(
@@ -206,24 +256,7 @@ class AnswerOut(BaseModel):
 
     @classmethod
     def of(cls, answer: Answer) -> AnswerOut:
-        return cls(
-            id=answer.id,
-            context_id=answer.context_id,
-            context_version=answer.context_version,
-            question=answer.question,
-            answer=answer.text,
-            answers=list(answer.texts or (answer.text,)),
-            source=answer.source,
-            learned_context_id=answer.learned_context_id,
-            usage=UsageOut.of(answer.usage),
-            latency_s=answer.latency_s,
-            time_to_first_token_s=answer.time_to_first_token_s,
-            model=answer.model,
-            budget=answer.budget,
-            note=answer.note,
-            escalated=answer.escalated,
-            created_at=answer.created_at,
-        )
+        return cls.model_validate(answer.to_dict())  # the one serialisation of an Answer
 
 
 class QueryOut(BaseModel):
