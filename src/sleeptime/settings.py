@@ -7,9 +7,13 @@ is the only module that reads the environment.
 
 from __future__ import annotations
 
+import contextvars
+import difflib
 import os
+from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import platformdirs
 from pydantic import Field, SecretStr, ValidationError
@@ -25,6 +29,10 @@ from .costs import DEFAULT_T
 from .errors import ConfigurationError
 
 ENV_PREFIX = "SLEEPTIME_"
+# Variables read outside the settings object: the benchmark data paths (bench/datasets/paths.py).
+OTHER_ENV_VARS = ("SLEEPTIME_DATA_DIR", "SLEEPTIME_CACHE_DIR")
+# Reserved for the test suite (tests/conftest.py).
+TEST_ENV_PREFIX = "SLEEPTIME_TEST_"
 
 
 def default_home() -> Path:
@@ -52,9 +60,21 @@ class Settings(BaseSettings):
     )
     n_ctx: int | None = Field(None, ge=256, description="llama.cpp context window (default: the catalog's).")
     n_threads: int | None = Field(None, ge=1, description="llama.cpp CPU threads (default: all cores).")
+    prompt_cache_mb: int = Field(
+        2048,
+        ge=0,
+        description="Disk space for saved llama.cpp prompt states (HOME/prompt-cache, least recently "
+        "used go first); 0: keep none on disk.",
+    )
+    prompt_warmup: bool = Field(
+        True, description="At the end of a sleep, compute the answer prompt's prefix ahead for queries."
+    )
     openai_base_url: str | None = Field(None, description="Base URL of an OpenAI-compatible endpoint.")
     openai_api_key: SecretStr | None = Field(None, description="API key for that endpoint.")
     openai_context_window: int = Field(8192, ge=256, description="Context window of the endpoint's model.")
+    openai_max_concurrency: int = Field(
+        8, ge=1, le=256, description="Calls sent to the endpoint at once (k > 1 sleep loops run in parallel)."
+    )
     request_timeout_s: float = Field(120.0, gt=0, description="Time-out of one remote model call.")
     max_retries: int = Field(4, ge=1, le=20, description="Attempts per remote call before giving up.")
     sleep_budget: Budget = Field(DEFAULT_SLEEP_BUDGET, description="Default budget of Engine.sleep.")
@@ -128,18 +148,94 @@ class Settings(BaseSettings):
     def model_cache_dir(self) -> Path:
         return self.models_dir or self.home / "models"
 
+    @property
+    def prompt_cache_dir(self) -> Path:
+        return self.home / "prompt-cache"
 
-def config_path() -> Path:
-    return default_home() / "config.toml"
+
+# The home a `load_settings(home=...)` call is resolving, so its config file is read from there.
+_resolving_home: contextvars.ContextVar[Path | None] = contextvars.ContextVar("resolving_home", default=None)
+
+
+def config_path(home: Path | None = None) -> Path:
+    """``config.toml`` in ``home``: the given one, the one being resolved (``--home``), or the default."""
+    return (home or _resolving_home.get() or default_home()) / "config.toml"
 
 
 def load_settings(**overrides: Any) -> Settings:
     """Settings from every source; ``overrides`` (set ones only) win. Errors name the field."""
     given = {k: v for k, v in overrides.items() if v is not None}
+    token = _resolving_home.set(Path(given["home"]).expanduser() if "home" in given else None)
     try:
         return Settings(**given)
     except ValidationError as exc:
         problems = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors())
         raise ConfigurationError(f"invalid settings: {problems}") from None
     except ValueError as exc:  # e.g. a config.toml that is not valid TOML
-        raise ConfigurationError(f"invalid config file {config_path()}: {exc}") from None
+        raise ConfigurationError(
+            f"invalid config file {config_path()}: {exc}", hint="fix the file (TOML) or remove it"
+        ) from None
+    finally:
+        _resolving_home.reset(token)
+
+
+Source = Literal["default", "file", "env", "flag"]
+
+
+@dataclass(frozen=True)
+class SettingValue:
+    """One setting as ``sleeptime config show`` reports it."""
+
+    name: str
+    value: Any
+    source: Source
+    env: str
+    description: str
+
+
+def explain_settings(
+    overrides: Mapping[str, Any] | None = None, environ: Mapping[str, str] | None = None
+) -> list[SettingValue]:
+    """Every setting with its resolved value and the source that set it (highest precedence wins)."""
+    given = {k: v for k, v in (overrides or {}).items() if v is not None}
+    settings = load_settings(**given)
+    env_names = {name.upper() for name in (os.environ if environ is None else environ)}
+    try:
+        in_file = TomlConfigSettingsSource(Settings, toml_file=config_path(settings.home))()
+    except ValueError:  # load_settings above already refused a broken file
+        in_file = {}
+    out = []
+    for name, info in Settings.model_fields.items():
+        env = f"{ENV_PREFIX}{name.upper()}"
+        source: Source = "default"
+        if name in given:
+            source = "flag"
+        elif env in env_names or any(e.startswith(env + "__") for e in env_names):
+            source = "env"
+        elif name in in_file:
+            source = "file"
+        out.append(SettingValue(name, getattr(settings, name), source, env, info.description or ""))
+    return out
+
+
+def unknown_env_vars(environ: Mapping[str, str] | None = None) -> list[tuple[str, str | None]]:
+    """``SLEEPTIME_*`` variables that no setting reads, each with the closest known name (or None)."""
+    known = [f"{ENV_PREFIX}{name.upper()}" for name in Settings.model_fields]
+    known += list(OTHER_ENV_VARS)
+    out = []
+    for raw in sorted(os.environ if environ is None else environ):
+        name = raw.upper()
+        if not name.startswith(ENV_PREFIX) or name.startswith(TEST_ENV_PREFIX):
+            continue
+        base, _, sub = name.partition("__")
+        if base in known and (not sub or _is_budget_field(base, sub)):
+            continue
+        close = difflib.get_close_matches(base, known, n=1, cutoff=0.75)
+        out.append((raw, close[0] if close else None))
+    return out
+
+
+def _is_budget_field(env_name: str, sub: str) -> bool:
+    """Whether ``ENV_NAME__SUB`` sets a field of a budget setting (``SLEEPTIME_SLEEP_BUDGET__ROUNDS``)."""
+    field = Settings.model_fields.get(env_name.removeprefix(ENV_PREFIX).lower())
+    return field is not None and field.annotation is Budget and sub.lower() in Budget.model_fields

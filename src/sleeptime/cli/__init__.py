@@ -2,7 +2,19 @@
 
 from __future__ import annotations
 
-from . import bench, commands, contexts, quickstart, serve
+from . import bench, chat, commands, config, contexts, models, quickstart, serve
 from .app import app, main, run
 
-__all__ = ["app", "bench", "commands", "contexts", "main", "quickstart", "run", "serve"]
+__all__ = [
+    "app",
+    "bench",
+    "chat",
+    "commands",
+    "config",
+    "contexts",
+    "main",
+    "models",
+    "quickstart",
+    "run",
+    "serve",
+]

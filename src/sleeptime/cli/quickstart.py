@@ -16,7 +16,6 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.table import Table
 
 from ..bench.grading import grade_gsm
 from ..budget import Budget
@@ -25,7 +24,9 @@ from ..engine import Engine
 from ..errors import InvalidInputError
 from ..progress import Tracker
 from ..settings import load_settings
-from .app import app, console, state_of
+from .app import app, console, err_console, state_of
+from .quickstart_report import print_report
+from .waiting import load_model
 
 
 @dataclass(frozen=True)
@@ -78,10 +79,10 @@ def run_quickstart(
     chosen = modes(low, high)
     n_questions = sum(len(e["questions"]) for e in examples)
     sleep_budget = engine.resolve_sleep_budget(None)
-    sleep_calls = len(examples) * (sleep_budget.rounds or 1) * (sleep_budget.k or 1)
+    sleep_calls = len(examples) * sleep_budget.rounds * sleep_budget.k
     rows: list[dict[str, Any]] = []
     sleeps: list[dict[str, Any]] = []
-    with Tracker(console, enabled=show_progress) as progress:
+    with Tracker(err_console, enabled=show_progress) as progress:
         sleeping = progress.add_task("sleeping (model calls)", total=sleep_calls)
         asking = progress.add_task("answering", total=n_questions * len(chosen))
         for example in examples:
@@ -161,53 +162,6 @@ def summarize(rows: list[dict[str, Any]], chosen: tuple[Mode, ...], t: float) ->
     return out
 
 
-def print_report(result: dict[str, Any]) -> None:
-    questions = Table(title="Answers (correct, test-time completion tokens, latency)")
-    questions.add_column("context", no_wrap=True)
-    questions.add_column("question", overflow="ellipsis", no_wrap=True, max_width=44)
-    questions.add_column("gold", no_wrap=True)
-    for s in result["summary"]:
-        questions.add_column(s["mode"], no_wrap=True)
-    by_question: dict[tuple[str, str], dict[str, dict[str, Any]]] = {}
-    for row in result["rows"]:
-        by_question.setdefault((row["context"], row["question"]), {})[row["mode"]] = row
-    for (context, question), cells in by_question.items():
-        gold = next(iter(cells.values()))["gold"]
-        marks = [
-            f"{'[green]✓' if c['correct'] else '[red]✗'}[/] "
-            f"{c['completion_tokens']} tok {c['latency_s']:.1f}s"
-            for c in (cells[s["mode"]] for s in result["summary"])
-        ]
-        questions.add_row(context, question, gold, *marks)
-    console.print(questions)
-    summary = Table(
-        "mode",
-        "accuracy",
-        "test tokens/query",
-        "latency/query",
-        "sleep tokens/query",
-        f"cost/query (t={result['t']:g})",
-        title=f"Summary ({result['model']}); cost = t x test tokens + sleep tokens / queries per context",
-    )
-    for s in result["summary"]:
-        summary.add_row(
-            s["mode"],
-            f"{s['accuracy']:.0%} of {s['questions']}",
-            f"{s['avg_test_completion_tokens']:.1f}",
-            f"{s['avg_latency_s']:.2f}s",
-            f"{s['avg_sleep_tokens_per_query']:.1f}",
-            f"{s['amortized_cost_per_query']:.1f}",
-        )
-    console.print(summary)
-    sleep, _, high = result["summary"]
-    if sleep["avg_test_completion_tokens"] > 0:
-        ratio = high["avg_test_completion_tokens"] / sleep["avg_test_completion_tokens"]
-        console.print(
-            f"Answering from the learned context used {ratio:.1f}x fewer test-time tokens than the "
-            f"high-budget baseline ({sleep['accuracy']:.0%} vs {high['accuracy']:.0%} correct)."
-        )
-
-
 @app.command("quickstart")
 def quickstart(
     ctx: typer.Context,
@@ -222,6 +176,7 @@ def quickstart(
     keep: Annotated[
         bool, typer.Option(help="Keep the quickstart database instead of starting fresh.")
     ] = False,
+    wide: Annotated[bool, typer.Option(help="Every figure (latency, sleep tokens) in wider tables.")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print the results as JSON.")] = False,
 ) -> None:
     """Sleep on the shipped examples and compare against the test-time baseline."""
@@ -237,10 +192,11 @@ def quickstart(
         overrides["db_url"] = f"sqlite:///{db_path}"
     state._settings = load_settings(**overrides)
     engine = state.engine()
+    load_model(engine, enabled=not as_json)
     result = run_quickstart(
         engine, load_examples(examples), low=low, high=high, t=t, show_progress=not as_json
     )
     if as_json:
         console.print_json(json.dumps(result))
     else:
-        print_report(result)
+        print_report(result, console, wide=wide)
