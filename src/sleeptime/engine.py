@@ -24,9 +24,11 @@ from .escalation import stated_answer, supported_by_notes, then
 from .learned import LearnedContext, join_notes
 from .llm import LLM, load_model
 from .llm.base import Usage
+from .llm.priority import background_work
 from .settings import Settings, load_settings
 from .sleep import STRATEGIES, Growth, ProgressCallback, SleepCancelled, sleep_on
 from .store import QueryRecord, Store, open_store
+from .warmup import forget_context, warm_answer_prompts
 from .window import fit_text
 
 ModelArg = str | LLM | None
@@ -120,6 +122,7 @@ class Engine:
 
     def delete_context(self, context_id: str) -> None:
         self.store.delete_context(context_id)
+        forget_context(self.settings, context_id)
 
     def _fit_for_storage(self, text: str, truncate: bool) -> str:
         # Room for the notes and an answer must remain next to the context at test time.
@@ -128,6 +131,7 @@ class Engine:
         return fit_text(self.model, text, reserved=reserved, truncate=truncate)
 
     # ------------------------------------------------------------------ sleep
+    @background_work  # queries on the same model go first (llm/priority.py)
     def sleep(
         self,
         context_id: str,
@@ -198,7 +202,10 @@ class Engine:
             based_on=based_on,
             extra={"prompt_version": prompts.PROMPT_VERSION, "truncated": text != context.text},
         )
-        return self.store.finish_run(run.id, learned)
+        stored = self.store.finish_run(run.id, learned)
+        if self.settings.prompt_warmup:  # queries on it start from a computed prompt (warmup.py)
+            warm_answer_prompts(self.model, context, stored)
+        return stored
 
     def resolve_sleep_budget(self, budget: Budget | dict[str, Any] | None) -> Budget:
         given = Budget.parse(budget)

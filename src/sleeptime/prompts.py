@@ -119,3 +119,14 @@ def context_only_messages(context: str, verbosity: int) -> list[Message]:
         f"{VERBOSITY_INSTRUCTIONS[verbosity]}"
     )
     return [{"role": "system", "content": ANSWER_SYSTEM}, {"role": "user", "content": user}]
+
+
+# Questions that share nothing past the prompt's question mark-up (a word, a digit, a bracket):
+# what answer prompts with them have in common is the prefix every real question shares.
+PREFIX_PLACEHOLDERS = ("What", "1", "(")
+
+
+def answer_prefix_messages(context: str, notes: str) -> list[list[Message]]:
+    """The answer prompt with placeholder questions: a backend computes their common prefix
+    ahead of time (``prepare_prefix``), so that a real question only evaluates its own part."""
+    return [answer_messages(context, notes, question, 0) for question in PREFIX_PLACEHOLDERS]

@@ -69,6 +69,15 @@ class Settings(BaseSettings):
     prompt_warmup: bool = Field(
         True, description="At the end of a sleep, compute the answer prompt's prefix ahead for queries."
     )
+    prompt_cache_mb: int = Field(
+        2048,
+        ge=0,
+        description="Disk space for saved llama.cpp prompt states (HOME/prompt-cache, least recently "
+        "used go first); 0: keep none on disk.",
+    )
+    prompt_warmup: bool = Field(
+        True, description="At the end of a sleep, compute the answer prompt's prefix ahead for queries."
+    )
     openai_base_url: str | None = Field(None, description="Base URL of an OpenAI-compatible endpoint.")
     openai_api_key: SecretStr | None = Field(None, description="API key for that endpoint.")
     openai_context_window: int = Field(8192, ge=256, description="Context window of the endpoint's model.")
@@ -147,6 +156,10 @@ class Settings(BaseSettings):
     @property
     def model_cache_dir(self) -> Path:
         return self.models_dir or self.home / "models"
+
+    @property
+    def prompt_cache_dir(self) -> Path:
+        return self.home / "prompt-cache"
 
     @property
     def prompt_cache_dir(self) -> Path:

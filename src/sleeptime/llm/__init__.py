@@ -21,6 +21,7 @@ from .catalog import CATALOG, lookup
 
 if TYPE_CHECKING:
     from ..settings import Settings
+    from .prompt_state import PromptStateCache
 
 __all__ = [
     "CATALOG",
@@ -48,25 +49,46 @@ def load_model(spec: str, settings: Settings, *, progress: FetchProgress | None 
         return _openai_model(spec.removeprefix("openai:"), settings)
     if spec.startswith("hf:"):
         path = _hub_file(spec.removeprefix("hf:"), settings)
-        return LlamaCppModel(path, name=spec, n_ctx=settings.n_ctx or 8192, n_threads=settings.n_threads)
+        return LlamaCppModel(
+            path,
+            name=spec,
+            n_ctx=settings.n_ctx or 8192,
+            n_threads=settings.n_threads,
+            prompt_cache=_prompt_cache(settings),
+        )
     entry = lookup(spec)
     if entry is not None:
         from .catalog import ensure_model_file
 
         path = ensure_model_file(entry, settings.model_cache_dir, progress=progress)
         return LlamaCppModel(
-            path, name=entry.name, n_ctx=settings.n_ctx or entry.context_window, n_threads=settings.n_threads
+            path,
+            name=entry.name,
+            n_ctx=settings.n_ctx or entry.context_window,
+            n_threads=settings.n_threads,
+            prompt_cache=_prompt_cache(settings),
         )
     path = Path(spec).expanduser()
     if path.suffix.lower() == ".gguf" or path.exists():
         if not path.is_file():
             raise ModelUnavailableError(f"no model file at {path}", hint="give the path of a .gguf file")
-        return LlamaCppModel(path, n_ctx=settings.n_ctx or 8192, n_threads=settings.n_threads)
+        return LlamaCppModel(
+            path,
+            n_ctx=settings.n_ctx or 8192,
+            n_threads=settings.n_threads,
+            prompt_cache=_prompt_cache(settings),
+        )
     known = ", ".join(sorted(CATALOG))
     raise ConfigurationError(
         f"unknown model {spec!r}",
         hint=f"use one of {known}, a .gguf path, hf:OWNER/REPO/FILE.gguf or openai:MODEL",
     )
+
+
+def _prompt_cache(settings: Settings) -> PromptStateCache:
+    from .prompt_state import shared_cache
+
+    return shared_cache(settings.prompt_cache_dir, settings.prompt_cache_mb * 1024 * 1024)
 
 
 def _openai_model(name: str, settings: Settings) -> LLM:

@@ -18,12 +18,16 @@ class Message(TypedDict):
 @dataclass(frozen=True)
 class Usage:
     """Tokens one or more model calls used. ``reasoning_tokens`` is counted inside
-    ``completion_tokens`` (as OpenAI reports it) and is 0 where not reported."""
+    ``completion_tokens`` (as OpenAI reports it) and is 0 where not reported.
+    ``cached_tokens`` is counted inside ``prompt_tokens``: prompt tokens a prefix cache
+    served instead of evaluating (the server's ``prompt_tokens_details``; for llama.cpp,
+    a restored prompt state). It is a measurement, not stored with the usage."""
 
     prompt_tokens: int = 0
     completion_tokens: int = 0
     reasoning_tokens: int = 0
     calls: int = 0
+    cached_tokens: int = field(default=0, compare=False)
 
     @property
     def total_tokens(self) -> int:
@@ -35,6 +39,7 @@ class Usage:
             self.completion_tokens + other.completion_tokens,
             self.reasoning_tokens + other.reasoning_tokens,
             self.calls + other.calls,
+            self.cached_tokens + other.cached_tokens,
         )
 
     def to_dict(self) -> dict[str, int]:
@@ -163,3 +168,31 @@ class DelegatingModel:
 def render_plain(messages: Sequence[Message]) -> str:
     """Messages as ``role: content`` lines: the text a base model scores (both backends use it)."""
     return "\n".join(f"{m['role']}: {m['content']}" for m in messages)
+
+
+@dataclass(frozen=True)
+class PrefixReport:
+    """What ``prepare_prefix`` did: ``tokens`` in the prefix, ``evaluated`` of them computed
+    now, ``cached_tokens`` a server reported as served from its cache, and ``key`` (the
+    saved state's id) where the backend keeps one."""
+
+    tokens: int
+    evaluated: int
+    seconds: float
+    cached_tokens: int = 0
+    key: str | None = None
+
+
+@runtime_checkable
+class PrefixCachingLLM(LLM, Protocol):
+    """A model that can compute a prompt prefix ahead of time (at sleep time), so that a
+    later prompt starting with it only evaluates the rest."""
+
+    def prepare_prefix(self, variants: Sequence[Sequence[Message]], *, owner: str) -> PrefixReport:
+        """Compute and keep the prefix all ``variants`` share (the same prompt with different
+        placeholder questions); ``owner`` (a context id) is what ``retain_prefixes`` sorts by."""
+        ...
+
+    def retain_prefixes(self, owner: str, keep: Sequence[str]) -> int:
+        """Forget ``owner``'s kept prefixes except the keys in ``keep``; how many went."""
+        ...

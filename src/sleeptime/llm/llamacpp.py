@@ -1,13 +1,23 @@
 """An embedded llama.cpp model (llama-cpp-python): the offline default backend.
 
-A ``Llama`` object is not thread-safe, so every call holds the model's lock:
-concurrent callers queue. llama.cpp keeps the KV cache of the previous prompt
-and reuses its longest common prefix, which is why prompts put the shared
-context first and the question last.
+A ``Llama`` object is not thread-safe, so every call holds the model's
+``PriorityLock``: queries go first, and a call made in ``background()`` (sleep)
+hands the model to waiting queries between two tokens, its sequence state set
+aside and restored after, so it resumes with the output it would have produced.
+
+Prompt prefixes are computed ahead (``prepare_prefix``, at sleep time) and kept
+in a ``PromptStateCache``; a prompt that starts with a kept prefix restores it
+and evaluates only the rest. llama.cpp also reuses the longest prefix the
+context still holds from the previous call, which is why prompts put the
+shared context first and the question last.
+
+Counting tokens never waits for generation: it uses a vocabulary-only copy of
+the model with a lock of its own.
 """
 
 from __future__ import annotations
 
+import logging
 import math
 import os
 import threading
@@ -17,11 +27,22 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import BackendError, ConfigurationError, ContextTooLongError, ModelUnavailableError
-from .base import Completion, Message, SamplingParams, Usage, render_plain
+from . import kv_state
+from .base import Completion, Message, PrefixReport, SamplingParams, Usage, render_plain
+from .priority import PriorityLock, in_background
+from .prompt_state import PromptStateCache, StateKey, file_sha256
+
+log = logging.getLogger(__name__)
+
+# Background prompt evaluation runs in chunks of this many tokens, so a query waits for one chunk at most.
+BACKGROUND_CHUNK = 64
 
 
 class LlamaCppModel:
-    """A GGUF file run in-process. ``name`` defaults to the file's stem."""
+    """A GGUF file run in-process. ``name`` defaults to the file's stem.
+
+    ``prompt_cache`` keeps prompt prefix states (see ``prompt_state``); None keeps none.
+    """
 
     def __init__(
         self,
@@ -31,6 +52,7 @@ class LlamaCppModel:
         n_ctx: int = 8192,
         n_threads: int | None = None,
         chat_format: str | None = None,
+        prompt_cache: PromptStateCache | None = None,
     ) -> None:
         self.path = Path(path).expanduser()
         if not self.path.is_file():
@@ -39,8 +61,15 @@ class LlamaCppModel:
         self._n_ctx = n_ctx
         self._n_threads = n_threads or max(1, os.cpu_count() or 1)
         self._chat_format = chat_format
-        self._lock = threading.RLock()
+        self.prompt_cache = prompt_cache
+        self.lock = PriorityLock()
         self._llama: Any = None
+        self._vocab: Any = None
+        self._vocab_lock = threading.Lock()
+        self._sha256: str | None = None
+        self._capturing = False
+        self._first_token_at: float | None = None
+        self._restored = 0  # prompt tokens the last call took from a saved state or the context
 
     @property
     def name(self) -> str:
@@ -50,34 +79,63 @@ class LlamaCppModel:
     def context_window(self) -> int:
         return self._n_ctx
 
+    @property
+    def max_concurrency(self) -> int:
+        """One: calls queue on the model's lock, so parallel loops would only wait."""
+        return 1
+
+    @property
+    def model_sha256(self) -> str:
+        if self._sha256 is None:
+            self._sha256 = file_sha256(self.path)
+        return self._sha256
+
     def _model(self) -> Any:
-        """Load lazily: constructing an Engine should not cost a model load."""
-        with self._lock:
-            if self._llama is None:
-                try:
-                    from llama_cpp import Llama
-                except ImportError as exc:  # pragma: no cover - installed with sleeptime
-                    raise ConfigurationError("llama-cpp-python is not installed") from exc
-                try:
-                    self._llama = Llama(
-                        model_path=str(self.path),
-                        n_ctx=self._n_ctx,
-                        n_threads=self._n_threads,
-                        n_threads_batch=self._n_threads,
-                        n_batch=512,
-                        chat_format=self._chat_format,
-                        verbose=False,
-                    )
-                except (ValueError, RuntimeError, OSError) as exc:
-                    raise ModelUnavailableError(
-                        f"llama.cpp could not load {self.path}: {exc}",
-                        hint="check that the file is a complete GGUF model",
-                    ) from exc
-            return self._llama
+        """Load lazily: constructing an Engine should not cost a model load. Call with the lock held."""
+        if self._llama is None:
+            try:
+                llama_class = kv_state.hooked_llama()
+            except ImportError as exc:  # pragma: no cover - installed with sleeptime
+                raise ConfigurationError("llama-cpp-python is not installed") from exc
+            try:
+                self._llama = llama_class(
+                    model_path=str(self.path),
+                    n_ctx=self._n_ctx,
+                    n_threads=self._n_threads,
+                    n_threads_batch=self._n_threads,
+                    n_batch=512,
+                    chat_format=self._chat_format,
+                    verbose=False,
+                )
+            except (ValueError, RuntimeError, OSError) as exc:
+                raise ModelUnavailableError(
+                    f"llama.cpp could not load {self.path}: {exc}",
+                    hint="check that the file is a complete GGUF model",
+                ) from exc
+            self._llama.hooks = self
+        return self._llama
+
+    # --- tokens, outside the generation lock
 
     def count_tokens(self, text: str) -> int:
-        with self._lock:
-            return len(self._model().tokenize(text.encode("utf-8"), add_bos=False, special=False))
+        return len(self._tokenize(text.encode("utf-8")))
+
+    def _tokenize(self, data: bytes) -> list[int]:
+        with self._vocab_lock:
+            if self._vocab is None:
+                from llama_cpp import _internals
+                from llama_cpp import llama_cpp as low
+
+                params = low.llama_model_default_params()
+                params.vocab_only = True
+                path = str(self.path)
+                try:
+                    self._vocab = _internals.LlamaModel(path_model=path, params=params, verbose=False)
+                except ValueError as exc:
+                    raise ModelUnavailableError(f"llama.cpp could not read the vocabulary of {path}") from exc
+            return list(self._vocab.tokenize(data, add_bos=False, special=False))
+
+    # --- chat
 
     def complete(self, messages: Sequence[Message], params: SamplingParams) -> Completion:
         texts: list[str] = []
@@ -85,18 +143,21 @@ class LlamaCppModel:
         usage = Usage()
         first_token_s: float | None = None
         started = time.perf_counter()
-        with self._lock:
+        with self.lock.hold():
             llama = self._model()
             for i in range(params.n):
-                call_started = time.perf_counter()
+                self._first_token_at = None
                 response = self._chat(llama, messages, params, i)
                 choice = response["choices"][0]
                 texts.append(choice["message"].get("content") or "")
                 reasons.append(choice.get("finish_reason") or "stop")
                 raw = response.get("usage") or {}
-                usage += Usage(int(raw.get("prompt_tokens", 0)), int(raw.get("completion_tokens", 0)), 0, 1)
+                prompt = int(raw.get("prompt_tokens", 0))
+                generated = int(raw.get("completion_tokens", 0))
+                usage += Usage(prompt, generated, 0, 1, min(self._restored, prompt))
                 if first_token_s is None:
-                    first_token_s = _time_to_first_token(llama, time.perf_counter() - call_started)
+                    done = self._first_token_at or time.perf_counter()
+                    first_token_s = done - started
         return Completion(
             texts=tuple(texts),
             usage=usage,
@@ -108,7 +169,7 @@ class LlamaCppModel:
 
     def stream(self, messages: Sequence[Message], params: SamplingParams) -> Iterator[str]:
         """Yield text pieces; the model stays locked until the generator is exhausted or closed."""
-        with self._lock:
+        with self.lock.hold():
             llama = self._model()
             for chunk in self._chat(llama, messages, params, 0, stream=True):
                 piece = chunk["choices"][0]["delta"].get("content")
@@ -130,7 +191,6 @@ class LlamaCppModel:
         }
         if params.json_schema is not None:
             kwargs["response_format"] = {"type": "json_object", "schema": params.json_schema}
-        _reset_perf(llama)
         try:
             return llama.create_chat_completion(**kwargs)
         except ValueError as exc:
@@ -139,6 +199,100 @@ class LlamaCppModel:
             raise BackendError(f"llama.cpp failed on {self._name}: {exc}") from exc
         except RuntimeError as exc:
             raise BackendError(f"llama.cpp failed on {self._name}: {exc}") from exc
+
+    # --- hooks called from inside llama.cpp's generate loop (lock held)
+
+    def on_prompt(self, llama: Any, tokens: list[int]) -> None:
+        if self._capturing:
+            raise kv_state.Captured(tokens)
+        self._restore_longest(llama, tokens)
+        self._restored = kv_state.cached_prefix(llama, tokens)
+        if in_background():
+            self._evaluate(llama, tokens[:-1])  # in chunks that queries may interrupt
+
+    def on_token(self, llama: Any) -> None:
+        if self._first_token_at is None:
+            self._first_token_at = time.perf_counter()
+
+    def between_tokens(self, llama: Any) -> None:
+        if in_background():
+            self._yield_to_queries(llama)
+
+    def _yield_to_queries(self, llama: Any) -> None:
+        """Let waiting queries use the model; this call's sequence state is set aside meanwhile."""
+        restored, first = self._restored, self._first_token_at
+        if self.lock.yield_to_queries(lambda: kv_state.suspend(llama), lambda s: kv_state.resume(llama, s)):
+            self._restored, self._first_token_at = restored, first
+
+    def _restore_longest(self, llama: Any, tokens: Sequence[int]) -> None:
+        """Load the longest saved prefix of ``tokens`` if it is longer than what the context holds."""
+        if self.prompt_cache is None:
+            return
+        held = kv_state.cached_prefix(llama, tokens)
+        found = self.prompt_cache.lookup(self.model_sha256, self._n_ctx, tokens, longer_than=held)
+        if found is None:
+            return
+        key, data = found
+        if not kv_state.set_sequence(llama, data, key.tokens):
+            log.warning("llama.cpp refused a saved state of %d tokens; evaluating in full", len(key.tokens))
+
+    def _evaluate(self, llama: Any, tokens: Sequence[int]) -> int:
+        """Make the context hold ``tokens``; in background, chunk by chunk, yielding to queries."""
+        start = kv_state.cached_prefix(llama, tokens)
+        llama.n_tokens = start  # eval drops the cells past this point
+        chunk = BACKGROUND_CHUNK if in_background() else len(tokens) or 1
+        for at in range(start, len(tokens), chunk):
+            if in_background():
+                self._yield_to_queries(llama)
+            llama.eval(tokens[at : at + chunk])
+        return len(tokens) - start
+
+    # --- prompt prefixes computed ahead
+
+    def prompt_tokens(self, messages: Sequence[Message]) -> list[int]:
+        """The exact tokens llama.cpp evaluates for this chat prompt (nothing is evaluated)."""
+        with self.lock.hold():
+            llama = self._model()
+            self._capturing = True
+            try:
+                llama.create_chat_completion(messages=list(messages), max_tokens=1)
+            except kv_state.Captured as captured:
+                return captured.tokens
+            except ValueError as exc:
+                raise ContextTooLongError(f"{self._name}: {exc}") from exc
+            finally:
+                self._capturing = False
+        raise BackendError("llama.cpp generated without evaluating a prompt")  # pragma: no cover
+
+    def prepare_prefix(self, variants: Sequence[Sequence[Message]], *, owner: str) -> PrefixReport:
+        """Evaluate the tokens all ``variants`` share and save that state (``owner``: a context id)."""
+        started = time.perf_counter()
+        with self.lock.hold():
+            token_lists = [self.prompt_tokens(v) for v in variants]
+            n = min(len(t) for t in token_lists)
+            for other in token_lists[1:]:
+                n = min(n, kv_state.common_prefix(token_lists[0], other))
+            prefix = token_lists[0][:n]
+            key = StateKey(self.model_sha256, self._n_ctx, tuple(prefix))
+            if self.prompt_cache is not None and self.prompt_cache.contains(key):
+                return PrefixReport(n, 0, time.perf_counter() - started, n, key.file_id)
+            llama = self._model()
+            self._restore_longest(llama, [*prefix, -1])
+            evaluated = self._evaluate(llama, prefix)
+            if self.prompt_cache is not None and n:
+                self.prompt_cache.put(key, kv_state.get_sequence(llama), owner=owner)
+        seconds = time.perf_counter() - started
+        log.info(
+            "prompt prefix of %d tokens for %s ready (%d evaluated, %.1fs)", n, owner, evaluated, seconds
+        )
+        return PrefixReport(n, evaluated, seconds, n - evaluated, key.file_id if self.prompt_cache else None)
+
+    def retain_prefixes(self, owner: str, keep: Sequence[str]) -> int:
+        if self.prompt_cache is None:
+            return 0
+        return self.prompt_cache.retain(owner, keep, model_sha256=self.model_sha256)
+
+    # --- scoring
 
     def logprob(self, prefix: Sequence[Message], continuation: str) -> float:
         """Sum of log P(continuation | prefix) over the continuation's tokens.
@@ -151,15 +305,12 @@ class LlamaCppModel:
         import numpy as np
 
         prefix_text = render_plain(prefix)
-        with self._lock:
+        with self.lock.hold():
             llama = self._model()
             head = llama.tokenize(prefix_text.encode("utf-8"), add_bos=True, special=False)
             whole = llama.tokenize((prefix_text + continuation).encode("utf-8"), add_bos=True, special=False)
             # Tokenizers may merge across the boundary: score from the first differing token.
-            common = 0
-            while common < min(len(head), len(whole)) and head[common] == whole[common]:
-                common += 1
-            common = max(common, 1)
+            common = max(kv_state.common_prefix(head, whole), 1)
             targets = whole[common:]
             if not targets:
                 return 0.0
@@ -180,28 +331,11 @@ class LlamaCppModel:
             return total
 
     def close(self) -> None:
-        with self._lock:
+        with self.lock.hold():
             if self._llama is not None:
                 self._llama.close()
                 self._llama = None
-
-
-def _reset_perf(llama: Any) -> None:
-    try:
-        from llama_cpp import llama_cpp as low
-
-        low.llama_perf_context_reset(llama._ctx.ctx)
-    except (AttributeError, ImportError):  # pragma: no cover - older bindings
-        pass
-
-
-def _time_to_first_token(llama: Any, latency_s: float) -> float | None:
-    """Prompt evaluation plus one decoded token, from llama.cpp's own counters."""
-    try:
-        from llama_cpp import llama_cpp as low
-
-        perf = low.llama_perf_context(llama._ctx.ctx)
-    except (AttributeError, ImportError):  # pragma: no cover - older bindings
-        return None
-    per_token_ms = perf.t_eval_ms / perf.n_eval if perf.n_eval > 0 else 0.0
-    return float(min(latency_s, (perf.t_p_eval_ms + per_token_ms) / 1000.0))
+        with self._vocab_lock:
+            if self._vocab is not None:
+                self._vocab.close()
+                self._vocab = None

@@ -24,7 +24,7 @@ from openai.types import Completion as TextCompletion
 from openai.types.chat import ChatCompletion
 
 from ..errors import BackendError, MalformedOutputError
-from .base import Completion, Message, SamplingParams, Usage, render_plain
+from .base import Completion, Message, PrefixReport, SamplingParams, Usage, render_plain
 from .errors_map import map_backend_errors
 from .openai_text import SCORING_HINT as _SCORING_HINT
 from .openai_text import TextStream, continuation_logprob
@@ -106,6 +106,7 @@ class OpenAIModel:
         texts: list[str] = []
         reasons: list[str] = []
         usage = Usage()
+        first: float | None = None
         # Some servers (llama-cpp-python) ignore n and answer one choice: ask for the rest
         # one by one, each with its own seed so that the samples differ.
         while len(texts) < params.n:
@@ -119,13 +120,14 @@ class OpenAIModel:
             texts += got[:missing]
             reasons += why[:missing]
             usage += used
+            first = time.perf_counter() - started if first is None else first
         return Completion(
             texts=tuple(texts),
             usage=usage,
             model=self._model,
             latency_s=time.perf_counter() - started,
-            # Not measurable without streaming; stream() measures it.
-            time_to_first_token_s=None,
+            # A non-streamed reply brings its first token with the rest: the wait for the first reply.
+            time_to_first_token_s=first,
             finish_reasons=tuple(reasons),
         )
 
@@ -195,12 +197,30 @@ class OpenAIModel:
             prompt = sum(self.count_tokens(m["content"]) for m in messages)
             return Usage(prompt, sum(self.count_tokens(t) for t in texts), 0, 1)
         details = getattr(raw, "completion_tokens_details", None)
+        prompt_details = getattr(raw, "prompt_tokens_details", None)  # vLLM, SGLang, llama-server, OpenAI
         return Usage(
             int(getattr(raw, "prompt_tokens", 0) or 0),
             int(getattr(raw, "completion_tokens", 0) or 0),
             int(getattr(details, "reasoning_tokens", 0) or 0),
             1,
+            int(getattr(prompt_details, "cached_tokens", 0) or 0),
         )
+
+    # -- prompt prefixes ------------------------------------------------------------
+
+    def prepare_prefix(self, variants: Sequence[Sequence[Message]], *, owner: str) -> PrefixReport:
+        """One ``max_tokens=1`` request with the first variant, so that a server with a prefix
+        cache (vLLM ``--enable-prefix-caching``, SGLang, llama-server) holds the shared prefix
+        when the questions come. ``cached_tokens`` is what the server says it already had."""
+        started = time.perf_counter()
+        completion = self.complete(variants[0], SamplingParams(max_tokens=1, temperature=0.0))
+        used = completion.usage
+        return PrefixReport(used.prompt_tokens, used.prompt_tokens - used.cached_tokens,
+                            time.perf_counter() - started, used.cached_tokens)
+
+    def retain_prefixes(self, owner: str, keep: Sequence[str]) -> int:
+        """Nothing: the server evicts its cache itself."""
+        return 0
 
     # -- streaming ------------------------------------------------------------------
 
