@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextvars
 import difflib
+import json
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -16,7 +17,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import platformdirs
-from pydantic import Field, SecretStr, ValidationError
+from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -60,15 +61,6 @@ class Settings(BaseSettings):
     )
     n_ctx: int | None = Field(None, ge=256, description="llama.cpp context window (default: the catalog's).")
     n_threads: int | None = Field(None, ge=1, description="llama.cpp CPU threads (default: all cores).")
-    prompt_cache_mb: int = Field(
-        2048,
-        ge=0,
-        description="Disk space for saved llama.cpp prompt states (HOME/prompt-cache, least recently "
-        "used go first); 0: keep none on disk.",
-    )
-    prompt_warmup: bool = Field(
-        True, description="At the end of a sleep, compute the answer prompt's prefix ahead for queries."
-    )
     prompt_cache_mb: int = Field(
         2048,
         ge=0,
@@ -137,6 +129,15 @@ class Settings(BaseSettings):
         DEFAULT_T, gt=0, description="Cost of a test-time token in sleep-time tokens, for the break-even."
     )
 
+    @field_validator("sleep_budget", "ask_budget", mode="before")
+    @classmethod
+    def _budget_from_text(cls, value: Any) -> Any:
+        """Environment variables are text (SLEEPTIME_SLEEP_BUDGET__ROUNDS=2); a budget is strict
+        about types, so numbers and booleans written as text are read as such here."""
+        if isinstance(value, dict):
+            return {key: _scalar(item) for key, item in value.items()}
+        return value
+
     @classmethod
     def settings_customise_sources(
         cls,
@@ -161,13 +162,20 @@ class Settings(BaseSettings):
     def prompt_cache_dir(self) -> Path:
         return self.home / "prompt-cache"
 
-    @property
-    def prompt_cache_dir(self) -> Path:
-        return self.home / "prompt-cache"
-
 
 # The home a `load_settings(home=...)` call is resolving, so its config file is read from there.
 _resolving_home: contextvars.ContextVar[Path | None] = contextvars.ContextVar("resolving_home", default=None)
+
+
+def _scalar(value: Any) -> Any:
+    """'2' -> 2, '0.7' -> 0.7, 'true' -> True; other text (an effort: 'low') stays text."""
+    if not isinstance(value, str):
+        return value
+    try:
+        parsed = json.loads(value)
+    except ValueError:
+        return value
+    return parsed if isinstance(parsed, (int, float, bool)) or parsed is None else value
 
 
 def config_path(home: Path | None = None) -> Path:

@@ -108,3 +108,14 @@ def test_chat_keeps_going_after_an_error(cli: Invoke, context_id: str) -> None:
 def test_chat_on_an_unknown_context_fails_at_once(cli: Invoke) -> None:
     _, err = cli("chat", "nope", stdin="q\n", code=1)
     assert "nope" in err
+
+
+def test_budgets_from_environment_text(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Budgets are strict about types; their environment variables are text all the same."""
+    monkeypatch.setenv("SLEEPTIME_SLEEP_BUDGET__ROUNDS", "2")
+    monkeypatch.setenv("SLEEPTIME_SLEEP_BUDGET__REASONING_EFFORT", "low")
+    monkeypatch.setenv("SLEEPTIME_ASK_BUDGET__TEMPERATURE", "0.5")
+    rows = {r.name: r for r in explain_settings()}
+    assert rows["sleep_budget"].value.rounds == 2 and rows["sleep_budget"].source == "env"
+    assert rows["sleep_budget"].value.reasoning_effort == "low"
+    assert rows["ask_budget"].value.temperature == 0.5

@@ -12,6 +12,7 @@ from rich.text import Text
 from ..budget import Budget
 from ..learned import LearnedContext
 from ..progress import Tracker
+from ..sleep import STRATEGIES
 from .answering import ask_and_print, read_question
 from .app import app, console, err_console, state_of
 from .render import learned_summary
@@ -38,11 +39,16 @@ def sleep_command(
     k: Annotated[int | None, typer.Option(min=1, max=16, help="Parallel learned contexts.")] = None,
     max_tokens: MaxTokensOpt = None,
     effort: EffortOpt = None,
+    strategy: Annotated[
+        str | None, typer.Option(help=f"How to sleep: {', '.join(STRATEGIES)} (default: the first).")
+    ] = None,
     force: Annotated[bool, typer.Option(help="Sleep again even if an identical run is stored.")] = False,
     truncate: TruncateOpt = False,
     as_json: JsonOpt = False,
 ) -> None:
     """Think about a context now (S(c) -> c') and store the learned context."""
+    if strategy is not None and strategy not in STRATEGIES:
+        raise typer.BadParameter(f"one of {', '.join(STRATEGIES)}", param_hint="--strategy")
     engine = state_of(ctx).engine()
     budget = Budget.parse(
         {"rounds": rounds, "k": k, "max_tokens": max_tokens, "reasoning_effort": effort and effort.value}
@@ -59,7 +65,14 @@ def sleep_command(
 
     with Tracker(err_console) as tracker:
         task = tracker.add_task(f"sleeping on {context_id} (model calls)", total)
-        learned = engine.sleep(context_id, budget, force=force, truncate=truncate, on_call=called)
+        learned = engine.sleep(
+            context_id,
+            budget,
+            strategy=strategy or STRATEGIES[0],
+            force=force,
+            truncate=truncate,
+            on_call=called,
+        )
     reused = calls == 0
     if as_json:
         console.print_json(json.dumps({**learned_summary(learned, with_text=True), "reused": reused}))
