@@ -17,13 +17,14 @@ import pytest
 from typer.testing import CliRunner
 
 from sleeptime.bench.cache import JsonlLog, caching
-from sleeptime.bench.config import BenchConfig
-from sleeptime.bench.experiments import Outcome, run_experiment
+from sleeptime.bench.experiments import EXPERIMENTS, Outcome, run_experiment
 from sleeptime.bench.metrics import mean
 from sleeptime.bench.runner import BenchRun
 from sleeptime.cli import app
 from sleeptime.engine import Engine
 from sleeptime.llm.llamacpp import LlamaCppModel
+
+from .bench_fakes import RETHINK
 
 N_CTX = 4096
 TINY: dict[str, Any] = {
@@ -33,10 +34,11 @@ TINY: dict[str, Any] = {
     "sleep_max_tokens": 16,
     "sleep_rounds": 1,
     "verbosities": (0,),
+    "sleep": RETHINK,  # the paper's strategy: one call per round, affordable at 16 tokens
 }
-EXPERIMENTS: dict[str, dict[str, Any]] = {
+OWN: dict[str, dict[str, Any]] = {
     "pareto": {"dataset": "stateful-gsm-symbolic-p2", "verbosities": (0, 2)},
-    "passk": {"dataset": "stateful-gsm-symbolic-p2", "n_samples": 2},
+    "passk": {"dataset": "stateful-gsm-symbolic-p2", "n": 2},
     "scaling": {"dataset": "stateful-gsm-symbolic-p2", "ks": (1, 2), "rounds": (1,)},
     "amortization": {"dataset": "multi-query-gsm-symbolic-p2", "ns": (1, 2), "min_questions": 2},
     "predictability": {"dataset": "stateful-gsm-symbolic-p2"},
@@ -105,11 +107,11 @@ def _run(
     experiment: str, model: LlamaCppModel, log: JsonlLog, out: Path, data_dir: Path
 ) -> tuple[Outcome, dict[str, Path]]:
     """The experiment through the Python API, its calls logged to (and replayed from) ``log``."""
-    options = {**TINY, **EXPERIMENTS[experiment]}
+    options = {**TINY, **OWN[experiment]}
     if experiment == "swe":
-        options["dataset_path"] = out / "tasks.jsonl"
-        options["dataset_path"].write_text(json.dumps(SWE_TASK) + "\n", encoding="utf-8")
-    config = BenchConfig(experiment=experiment, data_dir=data_dir, **options)
+        options["tasks"] = out / "tasks.jsonl"
+        options["tasks"].write_text(json.dumps(SWE_TASK) + "\n", encoding="utf-8")
+    config = EXPERIMENTS[experiment].options(data_dir=data_dir, **options)
     engine = Engine(model=caching(model, log), store=f"sqlite:///{out / 'bench.db'}")
     bench = BenchRun(engine, config, out, show_progress=False)
     try:
@@ -119,7 +121,7 @@ def _run(
         engine.close()
 
 
-@pytest.mark.parametrize("experiment", list(EXPERIMENTS))
+@pytest.mark.parametrize("experiment", list(OWN))
 def test_experiment_end_to_end(
     experiment: str, small: LlamaCppModel, shared_log: JsonlLog, tmp_path: Path, data_dir: Path
 ) -> None:
@@ -168,6 +170,7 @@ def test_cli_replays_a_finished_run(
     monkeypatch.setenv("SLEEPTIME_N_CTX", str(N_CTX))
     args = ["--model", "smollm2-135m", "bench", "ablation", "--limit", "2", "--data-dir", str(data_dir)]
     args += ["--max-tokens", "8", "--sleep-max-tokens", "16", "--sleep-rounds", "1", "--verbosities", "0"]
+    args += ["--sleep", json.dumps(RETHINK)] if RETHINK else []
     args += ["--out", str(out), "--no-progress"]
     result = CliRunner().invoke(app, args, catch_exceptions=False)
     assert result.exit_code == 0, result.output

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from sleeptime.bench.config import BenchConfig, Condition
+from sleeptime.bench.config import Condition
 from sleeptime.bench.datasets import Example
 from sleeptime.bench.datasets.multi_query import SOLVE_PROMPT
 from sleeptime.bench.experiments import amortization
@@ -45,7 +45,7 @@ class QuestionWriter(HashModel):
 
 def _bench(where: Path, model: HashModel, *, calls: Path | None = None, **config: object) -> BenchRun:
     engine, _ = open_engine(load_settings(), where, model=model, calls=calls)
-    cfg = BenchConfig(experiment="amortization", dataset="test-set", **config)  # type: ignore[arg-type]
+    cfg = amortization.Options(dataset="test-set", **config)  # type: ignore[arg-type]
     bench = BenchRun(engine, cfg, where, show_progress=False)
     bench._dataset = [Example("ex0", "test-set", CONTEXT, "How many apples now?", "5", CONTEXT)]
     return bench

@@ -98,7 +98,6 @@ def test_a_separate_scoring_model_scores_and_is_named(
     tmp_path: Path, smollm2_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The paper scored with a base model: --score-model scores with another model than the one answering."""
-    from sleeptime.bench.config import BenchConfig
     from sleeptime.bench.datasets import Example
     from sleeptime.bench.experiments import predictability
     from sleeptime.bench.runner import BenchRun, close_engine, open_engine
@@ -111,7 +110,7 @@ def test_a_separate_scoring_model_scores_and_is_named(
 
     def bench(score_model: str | None) -> BenchRun:
         engine, _ = open_engine(load_settings(), tmp_path / "out", model=HashModel())
-        config = BenchConfig(experiment="predictability", dataset="test-set", score_model=score_model)
+        config = predictability.Options(dataset="test-set", score_model=score_model)
         run = BenchRun(engine, config, tmp_path / "out", show_progress=False)
         run._dataset = examples
         return run

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from sleeptime.bench.config import BenchConfig
 from sleeptime.bench.experiments import EXPERIMENTS, Claim, Outcome, run_experiment
+from sleeptime.bench.experiments.pareto import Options as ParetoOptions
 from sleeptime.bench.report import clean, markdown, markdown_table, summary, write_report
 from sleeptime.bench.runner import BenchRun, close_engine, open_engine
 from sleeptime.settings import load_settings
@@ -21,7 +21,7 @@ PNG = b"\x89PNG\r\n\x1a\n"
 
 
 def _outcome(claims: list[Claim]) -> Outcome:
-    config = BenchConfig(experiment="pareto", dataset="stateful-gsm-symbolic-p2", limit=2)
+    config = ParetoOptions(dataset="stateful-gsm-symbolic-p2", limit=2)
     table = [
         {
             "condition": "sleep-time v0",
@@ -86,18 +86,15 @@ def test_every_experiment_writes_its_report_and_plot(experiment: str, tmp_path: 
     dataset = {"amortization": "multi-query-gsm-symbolic-p2", "swe": "swe-features"}.get(
         experiment, "stateful-gsm-symbolic-p2"
     )
-    config = BenchConfig(
-        experiment=experiment,
+    own = {"scaling": {"ks": (1, 2), "rounds": (1,)}, "amortization": {"ns": (1, 2)}, "passk": {"n": 3}}
+    own["swe"] = {"steps": (1, 2)}
+    config = EXPERIMENTS[experiment].options(
         dataset=dataset,
         limit=3,
         seeds=2,
         data_dir=data_dir,
         verbosities=(0, 2) if experiment not in ("swe",) else None,
-        ks=(1, 2),
-        rounds=(1,),
-        ns=(1, 2),
-        n_samples=3,
-        steps=(1, 2),
+        **own.get(experiment, {}),
     )
     engine, _ = open_engine(load_settings(), tmp_path, model=HashModel())
     bench = BenchRun(engine, config, tmp_path, show_progress=False)

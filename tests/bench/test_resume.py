@@ -14,8 +14,8 @@ from typing import Any
 import pytest
 
 from sleeptime.bench.cache import CachingModel
-from sleeptime.bench.config import BenchConfig
 from sleeptime.bench.experiments import run_experiment
+from sleeptime.bench.experiments.pareto import Options
 from sleeptime.bench.runner import BenchRun, close_engine, open_engine
 from sleeptime.llm.base import LLM
 from sleeptime.settings import load_settings
@@ -25,9 +25,8 @@ from .bench_fakes import HashModel, KillAfter, Killed
 HERE = Path(__file__).parent
 
 
-def _config(data_dir: Path) -> BenchConfig:
-    return BenchConfig(
-        experiment="pareto",
+def _config(data_dir: Path) -> Options:
+    return Options(
         dataset="stateful-gsm-symbolic-p2",
         limit=4,
         seeds=2,
@@ -87,14 +86,14 @@ import sys
 from pathlib import Path
 sys.path.insert(0, {here!r})
 from bench_fakes import HashModel
-from sleeptime.bench.config import BenchConfig
 from sleeptime.bench.experiments import run_experiment
+from sleeptime.bench.experiments.pareto import Options
 from sleeptime.bench.runner import BenchRun, open_engine
 from sleeptime.settings import load_settings
 
 out = Path({out!r})
 engine, _ = open_engine(load_settings(), out, model=HashModel(delay_s=0.02))
-config = BenchConfig.model_validate_json({config!r})
+config = Options.model_validate_json({config!r})
 run_experiment(BenchRun(engine, config, out, show_progress=False))
 """
 

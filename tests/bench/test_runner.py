@@ -10,15 +10,16 @@ from typing import Any
 import pytest
 
 from sleeptime.bench.cache import CachingModel, CachingScoringModel, JsonlLog, caching, call_key
-from sleeptime.bench.config import BenchConfig, Condition, SleepSpec
+from sleeptime.bench.config import Condition, SleepSpec
 from sleeptime.bench.datasets import QA, Example
+from sleeptime.bench.experiments.pareto import Options
 from sleeptime.bench.runner import EMPTY_CONTEXT, BenchRun, close_engine, context_text, grade, open_engine
 from sleeptime.cli import run
 from sleeptime.llm.base import LLM, Message, SamplingParams
 from sleeptime.llm.fake import ScriptedModel
 from sleeptime.settings import load_settings
 
-from .bench_fakes import HashModel
+from .bench_fakes import RETHINK, HashModel
 
 MESSAGES: list[Message] = [{"role": "user", "content": "Tom has 3 apples. How many?"}]
 
@@ -99,7 +100,7 @@ def make_bench() -> Iterator[Factory]:
     def make(where: Path, model: LLM, *, parallel: int = 1, **config: Any) -> BenchRun:
         engine, embedded = open_engine(load_settings(), where / "out", model=model)
         assert not embedded
-        cfg = BenchConfig(experiment="pareto", dataset="test-set", **config)
+        cfg = Options(dataset="test-set", **config)
         bench = BenchRun(engine, cfg, where / "out", parallel=parallel, show_progress=False)
         bench._dataset = [_example(i) for i in range(4)]
         made.append(bench)
@@ -112,7 +113,7 @@ def make_bench() -> Iterator[Factory]:
 
 
 CONDITIONS = [
-    Condition("sleep v0", "sleep", 0, SleepSpec(rounds=2)),
+    Condition("sleep v0", "sleep", 0, SleepSpec(rounds=2, **RETHINK)),
     Condition("test v0", "test-time", 0),
     Condition("ctx v0", "context-only", 0),
 ]
@@ -197,6 +198,9 @@ def test_grading_and_empty_contexts() -> None:
     [
         (["--verbosities", "0,7"], 2, "--verbosities"),
         (["--dataset", "no-such-set"], 1, "unknown dataset"),
+        (["--sleep", '{"rounds": 99}'], 2, "--sleep"),
+        (["--sleep", '{"nonsense": 1}'], 2, "--sleep"),
+        (["--limit", "-1"], 2, "--limit"),
         (["--splitter", "words"], 2, "--splitter"),
     ],
 )

@@ -1,8 +1,10 @@
-"""PNG figures of an experiment's tables (matplotlib, Agg backend: no display needed).
+"""What every experiment's figure shares (matplotlib, Agg backend: no display needed).
 
-``make_plots(outcome, out)`` writes the experiment's figures into ``out`` and
-returns their paths by name: pareto.png, passk.png, scaling.png,
-amortization.png, predictability.png, ablation.png, swe.png.
+Each experiment's ``plot(outcome, path)`` lives in its module and draws with these
+helpers: ``figure()``, ``line()`` (a series with 95% error bars and point labels),
+``tradeoff()`` (accuracy against test-time tokens with and without sleep, on a
+log axis: pareto and swe) and ``finish()`` (title, labels, accuracy in percent,
+the legend, the PNG).
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from .experiments.common import Outcome
 from .metrics import Row
 
 STYLE = {"sleep": ("tab:blue", "o", "sleep-time"), "test-time": ("tab:orange", "s", "test-time only")}
+COLORS = ("tab:blue", "tab:green", "tab:purple", "tab:red", "tab:brown", "tab:olive", "tab:cyan")
 
 
 def _pyplot() -> Any:
@@ -27,44 +30,83 @@ def _pyplot() -> Any:
     return plt
 
 
-def _ok(value: Any) -> bool:
+def figure() -> tuple[Any, Any]:
+    return _pyplot().subplots(figsize=(6, 4))  # type: ignore[no-any-return]
+
+
+def ok(value: Any) -> bool:
     return isinstance(value, (int, float)) and not math.isnan(value)
 
 
-def _yerr(rows: Sequence[Row], y: str) -> Any:
+def yerr(rows: Sequence[Row], y: str) -> Any:
     """Error bars: the 95% interval where the table has one (it exists with one seed), else ± sd."""
     low, high = f"{y}_ci_low", f"{y}_ci_high"
-    if all(_ok(r.get(low)) and _ok(r.get(high)) for r in rows):
+    if all(ok(r.get(low)) and ok(r.get(high)) for r in rows):
         return [[max(0.0, r[y] - r[low]) for r in rows], [max(0.0, r[high] - r[y]) for r in rows]]
     return [r.get(f"{y}_std", 0.0) or 0.0 for r in rows]
 
 
-def _line(
-    ax: Any, rows: Sequence[Row], x: str, y: str, *, label: str, color: str, marker: str, tag: str
+def line(
+    ax: Any,
+    rows: Sequence[Row],
+    x: str,
+    y: str,
+    *,
+    label: str,
+    color: str,
+    marker: str,
+    tag: str,
+    tag_below: bool = False,
 ) -> None:
-    pts = [r for r in rows if _ok(r.get(x)) and _ok(r.get(y))]
+    """A series sorted by x with error bars; each point labelled with its ``tag`` value. Labels of
+    points close together are staggered so they do not pile up; ``tag_below`` puts them under
+    the points (for a series drawn near another one)."""
+    pts = sorted((r for r in rows if ok(r.get(x)) and ok(r.get(y))), key=lambda r: r[x])
     if not pts:
         return
-    pts = sorted(pts, key=lambda r: r[x])
     ax.errorbar(
         [r[x] for r in pts],
         [r[y] for r in pts],
-        yerr=_yerr(pts, y),
+        yerr=yerr(pts, y),
         label=label,
         color=color,
         marker=marker,
         capsize=3,
     )
-    for r in pts:
+    sign = -1 if tag_below else 1
+    for i, r in enumerate(pts):
         if r.get(tag) is not None:
-            ax.annotate(str(r[tag]), (r[x], r[y]), textcoords="offset points", xytext=(4, 4), fontsize=8)
+            dy = sign * (4 + 9 * (i % 3))
+            ax.annotate(
+                str(r[tag]),
+                (r[x], r[y]),
+                textcoords="offset points",
+                xytext=(4, dy),
+                va="bottom" if sign > 0 else "top",
+                fontsize=7,
+                color=color,
+            )
 
 
-def _finish(fig: Any, ax: Any, path: Path, title: str, xlabel: str, ylabel: str) -> Path:
+def log_x_if_positive(ax: Any, rows: Sequence[Row], x: str) -> None:
+    """Token counts span orders of magnitude: a log axis, when every x is positive."""
+    xs = [r[x] for r in rows if ok(r.get(x))]
+    if xs and min(xs) > 0 and max(xs) / min(xs) > 3:
+        ax.set_xscale("log")
+
+
+def finish(
+    fig: Any, ax: Any, path: Path, title: str, xlabel: str, ylabel: str, *, percent: bool = True
+) -> Path:
+    """Title, labels, the y axis in percent (accuracy, pass@k, F1), the legend, and the PNG."""
     plt = _pyplot()
     ax.set_title(title, fontsize=10)
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
+    if percent:
+        from matplotlib.ticker import PercentFormatter
+
+        ax.yaxis.set_major_formatter(PercentFormatter(xmax=1.0))
     ax.grid(alpha=0.3)
     if ax.get_legend_handles_labels()[0]:
         ax.legend(fontsize=8)
@@ -77,13 +119,16 @@ def _finish(fig: Any, ax: Any, path: Path, title: str, xlabel: str, ylabel: str)
     return path
 
 
-def _tradeoff(outcome: Outcome, path: Path, ylabel: str) -> Path:
+def title(outcome: Outcome, what: str) -> str:
+    return f"{what}\n{outcome.options.dataset}, {outcome.model}"
+
+
+def tradeoff(outcome: Outcome, path: Path, ylabel: str) -> Path:
     """Accuracy (or F1) against average test-time completion tokens, with and without sleep."""
-    plt = _pyplot()
-    fig, ax = plt.subplots(figsize=(6, 4))
+    fig, ax = figure()
     table = outcome.tables["conditions"]
     for kind, (color, marker, label) in STYLE.items():
-        _line(
+        line(
             ax,
             [r for r in table if r["kind"] == kind],
             "test_tokens",
@@ -93,162 +138,32 @@ def _tradeoff(outcome: Outcome, path: Path, ylabel: str) -> Path:
             marker=marker,
             tag="budget",
         )
-    _line(
+    escalation = outcome.tables.get("escalation", [])
+    line(
         ax,
-        outcome.tables.get("escalation", []),
+        escalation,
         "test_tokens",
         "accuracy",
-        label="sleep-time + escalation",
+        label="sleep-time + escalation (v0 -> v)",
         color="tab:green",
         marker="^",
-        tag="budget",
+        tag="target",
+        tag_below=True,
     )
-    title = f"{outcome.experiment}\n{outcome.config.dataset}, {outcome.model}"
-    return _finish(fig, ax, path, title, "avg test-time completion tokens per question", ylabel)
+    log_x_if_positive(ax, [*table, *escalation], "test_tokens")
+    xlabel = "avg test-time completion tokens per question"
+    return finish(fig, ax, path, title(outcome, outcome.experiment), xlabel, f"{ylabel} (%)")
 
 
-def _passk(outcome: Outcome, path: Path) -> Path:
-    plt = _pyplot()
-    fig, ax = plt.subplots(figsize=(6, 4))
-    curve = outcome.tables["passk"]
-    _line(
-        ax,
-        curve,
-        "test_tokens",
-        "pass_at_k",
-        label="test-time v0 pass@k",
-        color="tab:orange",
-        marker="s",
-        tag="k",
-    )
-    sleep = [r for r in outcome.tables["conditions"] if r["kind"] == "sleep"]
-    _line(
-        ax, sleep, "test_tokens", "accuracy", label="sleep-time", color="tab:blue", marker="o", tag="budget"
-    )
-    title = f"pass@k vs sleep-time\n{outcome.config.dataset}, {outcome.model}"
-    return _finish(fig, ax, path, title, "avg test-time completion tokens per question", "accuracy")
-
-
-def _scaling(outcome: Outcome, path: Path) -> Path:
-    plt = _pyplot()
-    fig, ax = plt.subplots(figsize=(6, 4))
-    table = outcome.tables["conditions"]
-    colors = iter(["tab:blue", "tab:green", "tab:purple", "tab:red", "tab:brown", "tab:olive"])
-    groups: dict[tuple[Any, Any], list[Row]] = {}
-    for r in table:
-        if r["kind"] == "sleep":
-            groups.setdefault((r["sweep"], r["budget"]), []).append(r)
-    for (sweep, v), rows in groups.items():
-        _line(
-            ax,
-            rows,
-            "sleep_tokens_per_context",
-            "accuracy",
-            label=f"{sweep} (test v{v})",
-            color=next(colors, "black"),
-            marker="o",
-            tag="value",
-        )
-    for r in table:
-        if r["kind"] == "test-time" and _ok(r["accuracy"]):
-            ax.axhline(r["accuracy"], color="tab:orange", linestyle="--", label=f"{r['condition']}")
-    title = f"scaling sleep-time compute\n{outcome.config.dataset}, {outcome.model}"
-    return _finish(fig, ax, path, title, "avg sleep-time completion tokens per context", "accuracy")
-
-
-def _amortization(outcome: Outcome, path: Path) -> Path:
-    plt = _pyplot()
-    fig, ax = plt.subplots(figsize=(6, 4))
-    table = [r for r in outcome.tables["amortization"] if r.get("condition")]
-    colors = iter(["tab:blue", "tab:green", "tab:purple", "tab:red", "tab:brown"])
-    for n in sorted({r["n_queries"] for r in table}):
-        color = next(colors, "black")
-        for kind, style in (("sleep", "-"), ("test-time", ":")):
-            rows = sorted(
-                (r for r in table if r["n_queries"] == n and r["kind"] == kind),
-                key=lambda r: r["cost_per_query"],
-            )
-            if rows:
-                ax.plot(
-                    [r["cost_per_query"] for r in rows],
-                    [r["accuracy"] for r in rows],
-                    style,
-                    color=color,
-                    marker="o" if kind == "sleep" else "s",
-                    label=f"{STYLE[kind][2]}, N={n}",
-                )
-    t = outcome.config.t
-    title = f"amortized cost per query (t={t:g})\n{outcome.config.dataset}, {outcome.model}"
-    return _finish(fig, ax, path, title, "cost per query = t x test tokens + sleep tokens / N", "accuracy")
-
-
-def _predictability(outcome: Outcome, path: Path) -> Path:
-    plt = _pyplot()
-    fig, ax = plt.subplots(figsize=(6, 4))
-    bins = outcome.tables["bins"]
-    if bins:
-        xs = [b["bin"] for b in bins]
-        ax.bar(
-            xs,
-            [b["gain"] for b in bins],
-            yerr=[b["gain_std"] for b in bins],
-            color="tab:blue",
-            alpha=0.7,
-            capsize=3,
-            label="accuracy gain (sleep - test-time)",
-        )
-        ax.plot(xs, [b["sleep_accuracy"] for b in bins], "o-", color="tab:green", label="sleep-time accuracy")
-        ax.plot(
-            xs, [b["baseline_accuracy"] for b in bins], "s:", color="tab:orange", label="test-time accuracy"
-        )
-        ax.axhline(0, color="black", linewidth=0.8)
-        ax.set_xticks(xs)
-    title = f"gain by predictability bin (1 = least)\n{outcome.config.dataset}, {outcome.model}"
-    return _finish(fig, ax, path, title, "quantile bin of log P(q | c)", "accuracy / gain")
-
-
-def _ablation(outcome: Outcome, path: Path) -> Path:
-    plt = _pyplot()
-    fig, ax = plt.subplots(figsize=(6, 4))
-    table = [r for r in outcome.tables["conditions"] if _ok(r["accuracy"])]
-    colors = {"sleep": "tab:blue", "test-time": "tab:orange", "context-only": "tab:gray"}
-    for i, r in enumerate(table):
-        ax.bar(
-            i,
-            r["accuracy"],
-            yerr=_yerr([r], "accuracy"),
-            color=colors.get(r["kind"], "black"),
-            capsize=3,
-            label=r["condition"],
-        )
-    ax.set_xticks(range(len(table)))
-    ax.set_xticklabels([r["condition"] for r in table], fontsize=8)
-    title = f"context-only ablation\n{outcome.config.dataset}, {outcome.model}"
-    return _finish(fig, ax, path, title, "condition", "accuracy")
-
-
-def make_plots(outcome: Outcome, out: Path) -> dict[str, Path]:
-    """Write the experiment's PNGs into ``out``; returns {name: path}."""
-    out.mkdir(parents=True, exist_ok=True)
-    name = outcome.experiment
-    if name == "pareto":
-        plots = {"pareto": _tradeoff(outcome, out / "pareto.png", "accuracy")}
-    elif name == "passk":
-        plots = {"passk": _passk(outcome, out / "passk.png")}
-    elif name == "scaling":
-        plots = {"scaling": _scaling(outcome, out / "scaling.png")}
-    elif name == "amortization":
-        plots = {"amortization": _amortization(outcome, out / "amortization.png")}
-    elif name == "predictability":
-        plots = {"predictability": _predictability(outcome, out / "predictability.png")}
-    elif name == "ablation":
-        plots = {"ablation": _ablation(outcome, out / "ablation.png")}
-    elif name == "swe":
-        plots = {"swe": _tradeoff(outcome, out / "swe.png", "file F1")}
-    else:
-        raise ValueError(f"no plots for experiment {name!r}")
-    outcome.plots.update(plots)
-    return plots
-
-
-__all__ = ["make_plots"]
+__all__ = [
+    "COLORS",
+    "STYLE",
+    "figure",
+    "finish",
+    "line",
+    "log_x_if_positive",
+    "ok",
+    "title",
+    "tradeoff",
+    "yerr",
+]

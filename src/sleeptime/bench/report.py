@@ -40,8 +40,8 @@ def summary(outcome: Outcome) -> dict[str, Any]:
         {
             "experiment": outcome.experiment,
             "model": outcome.model,
-            "dataset": outcome.config.dataset,
-            "config": outcome.config.model_dump(mode="json"),
+            "dataset": outcome.options.dataset,
+            "config": outcome.options.model_dump(mode="json"),
             "counts": {
                 "rows": len(rows),
                 "seeds": len({r["seed"] for r in rows}),
@@ -113,7 +113,7 @@ def _holds(value: bool | None) -> str:
 def markdown(outcome: Outcome, *, command: str | None, run_stats: dict[str, Any]) -> str:
     info = summary(outcome)["counts"]
     parts = [
-        f"# sleeptime bench {outcome.experiment}: {outcome.config.dataset} on {outcome.model}\n",
+        f"# sleeptime bench {outcome.experiment}: {outcome.options.dataset} on {outcome.model}\n",
         f"Command: `{command}`\n" if command else "",
         f"{info['examples']} example(s) over {info['seeds']} seed(s), {info['conditions']} condition(s), "
         f"{info['rows']} graded answers. Numbers are means over seeds (± sample standard deviation "

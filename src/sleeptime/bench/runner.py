@@ -16,29 +16,22 @@ against a remote endpoint.
 from __future__ import annotations
 
 import hashlib
+import importlib
 import json
 import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from rich.console import Console
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    TaskID,
-    TextColumn,
-    TimeElapsedColumn,
-    TimeRemainingColumn,
-)
 
 from .. import prompts
 from ..budget import DEFAULT_ASK_BUDGET, Budget
 from ..engine import Engine
 from ..learned import LearnedContext
 from ..llm.base import Usage
+from ..progress import Tracker
 from .asking import (
     EMPTY_CONTEXT,
     MODEL_FAILURES,
@@ -51,12 +44,14 @@ from .asking import (
     grade,
 )
 from .cache import CachingModel, JsonlLog, close_engine, open_engine
-from .config import BenchConfig, Condition, SleepSpec
+from .config import BenchOptions, Condition, SleepSpec
 from .datasets import QA, Example, load_dataset, shuffled_indices, subset
 from .metrics import Row
+from .plan import DryRun, Plan
 
 # Preparing (generating questions for) an example is costly: try at most this many per wanted one.
 MAX_PREPARE_FACTOR = 4
+OptionsT = TypeVar("OptionsT", bound=BenchOptions)
 
 
 class BenchRun:
@@ -65,21 +60,25 @@ class BenchRun:
     def __init__(
         self,
         engine: Engine,
-        config: BenchConfig,
+        options: BenchOptions,
         out: Path,
         *,
         parallel: int = 1,
         console: Console | None = None,
         show_progress: bool = True,
+        dry_run: bool = False,
     ) -> None:
         self.engine = engine
-        self.config = config
+        if options.seeds is None:
+            options = options.model_copy(update={"seeds": 1})
+        self.options = options
         self.out = Path(out)
         self.out.mkdir(parents=True, exist_ok=True)
         self.results = JsonlLog(self.out / "results.jsonl")
         self.parallel = max(1, parallel)
         self.console = console or Console(stderr=True)
         self.show_progress = show_progress
+        self.dry_run = dry_run
         self.model_name = engine.model.name
         self._contexts: dict[str, str] = {}
         self._contexts_lock = threading.Lock()
@@ -88,25 +87,38 @@ class BenchRun:
         self._sleeping: dict[tuple[str, str], threading.Lock] = {}
         self._dataset: list[Example] | None = None
         self._reused = 0
-        self._progress: Progress | None = None
-        self._answers: TaskID | None = None
-        self._preparing: TaskID | None = None
-        self._sleeps: TaskID | None = None
+        self._progress: Tracker | None = None
+        self._answers: int | None = None
+        self._preparing: int | None = None
+        self._sleeps: int | None = None
         self._index_contexts()
+
+    @property
+    def seeds(self) -> int:
+        return self.options.seeds or 1
+
+    @property
+    def limit(self) -> int | None:
+        return self.options.limit or None  # 0: every example
+
+    def options_as(self, kind: type[OptionsT]) -> OptionsT:
+        """The run's options as experiment ``kind``'s (shared-only options are completed with
+        its defaults; another experiment's options are refused)."""
+        if isinstance(self.options, kind):
+            return self.options
+        given = {**self.options.model_dump(exclude_unset=True), "seeds": self.options.seeds}
+        return kind.model_validate(given)
 
     # ---------------------------------------------------------------- examples
     def examples(self, seed: int, *, min_questions: int = 1) -> list[Example]:
         """The seed's subset of the dataset (``limit`` examples with at least ``min_questions``)."""
-        return subset(self._dataset_with(min_questions), self.config.limit, seed)
+        return subset(self._dataset_with(min_questions), self.limit, seed)
 
     def _dataset_with(self, min_questions: int) -> list[Example]:
-        options: dict[str, Any] = {}
-        if self.config.splitter != "sentence":
-            options["splitter"] = self.config.splitter
-        if self.config.dataset_path is not None:
-            options["path"] = self.config.dataset_path
         if self._dataset is None:
-            self._dataset = load_dataset(self.config.dataset, data_dir=self.config.data_dir, **options)
+            self._dataset = load_dataset(
+                self.options.dataset, data_dir=self.options.data_dir, **self.options.dataset_options()
+            )
         return [e for e in self._dataset if len(e.questions) >= min_questions]
 
     # --------------------------------------------------------------- contexts
@@ -148,9 +160,10 @@ class BenchRun:
                 if memo in self._learned:
                     return self._learned[memo]
             cid = self.context_id(example, label)
+            strategy: dict[str, Any] = {"strategy": spec.strategy} if spec.strategy else {}
             try:
                 result: LearnedContext | str = self.engine.sleep(
-                    cid, spec.budget(seed), truncate=True, on_call=self._advance_sleep
+                    cid, spec.budget(seed), truncate=True, on_call=self._advance_sleep, **strategy
                 )
             except MODEL_FAILURES as exc:
                 result = f"{type(exc).__name__}: {exc.message}"
@@ -176,10 +189,10 @@ class BenchRun:
         names = [c.name for c in conditions]
         if len(set(names)) != len(names):
             raise ValueError(f"condition names must be unique: {names}")
-        if prepare is None:
+        if prepare is None or self.dry_run:
             units = [
                 (seed, ex)
-                for seed in range(self.config.seeds)
+                for seed in range(self.seeds)
                 for ex in self.examples(seed, min_questions=min_questions)
             ]
         else:
@@ -187,6 +200,9 @@ class BenchRun:
         n_answers = sum(min(max_questions, len(ex.questions)) for _, ex in units) * len(conditions)
         specs = {c.sleep for c in conditions if c.kind == "sleep" and c.sleep is not None}
         sleep_calls = sum(self._calls_per_sleep(s) for s in specs) * len(units)
+        if self.dry_run:
+            prepared = prepare is not None
+            raise DryRun(self._plan(units, conditions, max_questions, n_answers, sleep_calls, prepared))
 
         # Answer the conditions that share a prompt prefix (the same learned context, or none)
         # back to back, so llama.cpp's KV cache keeps it, as it would for a user's questions on one
@@ -221,11 +237,11 @@ class BenchRun:
         with generated questions): candidates are prepared in the subset's seeded order until
         enough qualify, at most ``MAX_PREPARE_FACTOR`` x ``limit`` of them."""
         every = self._dataset_with(1)
-        limit = self.config.limit or len(every)
+        limit = self.limit or len(every)
         done: dict[str, Example] = {}  # seeds share examples: prepare each once
         units = []
         with self._progress_bars(0, 0, preparing=min(len(every), MAX_PREPARE_FACTOR * limit)):
-            for seed in range(self.config.seeds):
+            for seed in range(self.seeds):
                 chosen: list[int] = []
                 for i in shuffled_indices(len(every), seed)[: MAX_PREPARE_FACTOR * limit]:
                     if len(chosen) == limit:
@@ -239,9 +255,39 @@ class BenchRun:
                 units += [(seed, done[every[i].id]) for i in sorted(chosen)]
         return units
 
+    def _plan(
+        self,
+        units: list[tuple[int, Example]],
+        conditions: Sequence[Condition],
+        max_questions: int,
+        n_answers: int,
+        sleep_calls: int,
+        prepared: bool,
+    ) -> Plan:
+        done, calls = 0, 0
+        for seed, ex in units:
+            for qi in range(min(max_questions, len(ex.questions))):
+                for cond in conditions:
+                    if self.row_key(seed, ex, qi, cond, self._budget(cond, seed)) in self.results:
+                        done += 1
+                    else:
+                        calls += cond.n * (cond.steps or 1)
+        return Plan(len(units), len(conditions), n_answers, done, calls, sleep_calls, self.parallel, prepared)
+
+    def _budget(self, cond: Condition, seed: int) -> Budget:
+        default_max = self.options.max_tokens or self.engine.settings.ask_budget.max_tokens
+        return cond.budget(seed, default_max or DEFAULT_ASK_BUDGET.max_tokens or 512)
+
     def _calls_per_sleep(self, spec: SleepSpec) -> int:
+        """At most: rethink makes rounds x k calls; solve one to anticipate, then questions x
+        votes per round (and a fallback per question whose programs all failed)."""
         resolved = self.engine.resolve_sleep_budget(spec.budget(0))
-        return (resolved.rounds or 1) * (resolved.k or 1)
+        default = getattr(importlib.import_module("sleeptime.sleep"), "DEFAULT_STRATEGY", "")
+        strategy = spec.strategy or default
+        if strategy == "solve":
+            questions = getattr(resolved, "questions", None) or 1
+            return 1 + resolved.rounds * questions * ((getattr(resolved, "votes", None) or 1) + 1)
+        return resolved.rounds * resolved.k
 
     def row_key(self, seed: int, example: Example, qi: int, cond: Condition, budget: Budget) -> str:
         """What identifies a graded answer: a finished row with this key is not asked again."""
@@ -251,7 +297,7 @@ class BenchRun:
         identity = {
             "model": self.model_name,
             "dataset": example.dataset,
-            "splitter": self.config.splitter,
+            "splitter": self.options.splitter,
             "example": example.id,
             "seed": seed,
             "question": qi,
@@ -274,8 +320,7 @@ class BenchRun:
         grader: Grader,
         extra: dict[str, Any],
     ) -> Row:
-        default_max = self.config.max_tokens or self.engine.settings.ask_budget.max_tokens
-        budget = cond.budget(seed, default_max or DEFAULT_ASK_BUDGET.max_tokens or 512)
+        budget = self._budget(cond, seed)
         key = self.row_key(seed, example, qi, cond, budget)
         done = self.results.get(key)
         if done is not None:
@@ -335,24 +380,15 @@ class BenchRun:
         return row
 
     # --------------------------------------------------------------- progress
-    def _progress_bars(self, answers: int, sleep_calls: int, *, preparing: int = 0) -> Progress:
-        progress = Progress(
-            TextColumn("{task.description}"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TimeElapsedColumn(),
-            TextColumn("eta"),
-            TimeRemainingColumn(),
-            console=self.console,
-            disable=not self.show_progress,
-        )
+    def _progress_bars(self, answers: int, sleep_calls: int, *, preparing: int = 0) -> Tracker:
+        progress = Tracker(self.console, enabled=self.show_progress)
         self._progress = progress
         self._preparing = progress.add_task("preparing examples", total=preparing) if preparing else None
         self._sleeps = progress.add_task("sleep calls (at most)", total=sleep_calls) if sleep_calls else None
         self._answers = progress.add_task("answers", total=answers) if answers else None
         return progress
 
-    def _advance(self, task: TaskID | None, n: int = 1) -> None:
+    def _advance(self, task: int | None, n: int = 1) -> None:
         if self._progress is not None and task is not None:
             self._progress.advance(task, n)
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from . import bench, chat, commands, config, contexts, models, quickstart, serve
+from . import bench, chat, commands, config, contexts, data, models, quickstart, serve
 from .app import app, main, run
 
 __all__ = [
@@ -12,6 +12,7 @@ __all__ = [
     "commands",
     "config",
     "contexts",
+    "data",
     "main",
     "models",
     "quickstart",

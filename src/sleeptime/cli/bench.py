@@ -1,32 +1,44 @@
 """``sleeptime bench``: the paper's experiments, one subcommand each (see docs/bench.md).
 
-Every subcommand runs on the global ``--model`` (the embedded default unless
-told otherwise), writes its report directory (``--out``) and prints where. A run
-is resumable: run the same command again and it continues where it stopped,
-replaying finished model calls from ``calls.jsonl``.
+The subcommands are built from ``sleeptime.bench.experiments.EXPERIMENTS``: each
+field of an experiment's options model becomes an option (its description the
+help, its default the shown default; lists are comma-separated, mappings JSON),
+and the options every run has (``--out``, ``--progress``, ``--dry-run``) are
+defined once below, as simonw/llm's shared option decorators are. Every
+subcommand runs on the global ``--model``, writes its report directory
+(``--out``) and prints where. A run is resumable: run the same command again and
+it continues where it stopped, replaying finished model calls from ``calls.jsonl``.
 """
 
 from __future__ import annotations
 
+import inspect
+import json
 import re
+import shlex
+import shutil
+import types
+from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any, cast, get_args
+from typing import Annotated, Any, Literal, Union, get_args, get_origin
 
 import typer
+from pydantic import BaseModel, ValidationError
+from pydantic.fields import FieldInfo
+from rich.markup import escape
 from rich.table import Table
 
-from ..bench.config import BenchConfig
-from ..bench.datasets import DATASETS
-from ..bench.experiments import DEFAULT_DATASETS, run_experiment
+from ..bench.config import BenchOptions
+from ..bench.datasets import check_dataset
+from ..bench.experiments import EXPERIMENTS, Experiment, run_experiment
+from ..bench.plan import DryRun, describe_plan
 from ..bench.runner import BenchRun, close_engine, open_engine
-from ..errors import InvalidInputError
-from ..llm.base import ReasoningEffort
 from .app import app, console, err_console, state_of
 
 bench_app = typer.Typer(
     name="bench",
-    help="Reproduce the paper's experiments (pareto, passk, scaling, amortization, predictability, "
-    "ablation, swe) on any model; each writes a report directory.",
+    help="Reproduce the paper's experiments (" + ", ".join(EXPERIMENTS) + ") on any model; each "
+    "writes a report directory. Data: see `sleeptime data`.",
     no_args_is_help=True,
 )
 app.add_typer(bench_app, name="bench")
@@ -47,322 +59,244 @@ def bench_group(
     ctx.meta[CALLS_META] = calls
 
 
-DatasetOpt = Annotated[str | None, typer.Option(help="Dataset (default: the experiment's).")]
-LimitOpt = Annotated[int, typer.Option(min=0, help="Examples (contexts) per seed; 0 for all.")]
-SeedsOpt = Annotated[
-    int | None,
-    typer.Option(min=1, max=20, help="Runs; default 1 on the embedded model, 3 (the paper's) remote."),
-]
-OutOpt = Annotated[
-    Path | None, typer.Option(help="Report directory (default ./bench-results/EXPERIMENT-DATASET-MODEL).")
-]
-TOpt = Annotated[float, typer.Option(min=0.0, help="Cost of a test-time token in sleep-time tokens.")]
-ConcurrencyOpt = Annotated[int, typer.Option(min=1, max=64, help="Examples in flight on a remote endpoint.")]
-SplitterOpt = Annotated[str, typer.Option(help="Problem splitter: sentence (keeps numbers) or naive.")]
-MaxTokensOpt = Annotated[int | None, typer.Option(min=1, help="Most completion tokens per answer.")]
-SleepTokensOpt = Annotated[int | None, typer.Option(min=1, help="Most completion tokens per sleep call.")]
-SleepRoundsOpt = Annotated[int | None, typer.Option(min=1, max=20, help="Rethink rounds per sleep.")]
-VerbositiesOpt = Annotated[str | None, typer.Option(help="Test-time verbosities, e.g. 0,2,4.")]
-EffortsOpt = Annotated[str | None, typer.Option(help="Reasoning efforts, e.g. low,medium,high.")]
-DataDirOpt = Annotated[Path | None, typer.Option(help="Benchmark data dir (default: SLEEPTIME_DATA_DIR).")]
-ProgressOpt = Annotated[bool, typer.Option(help="Show progress bars.")]
+# --------------------------------------------------------------- shared options
+# What every run has besides its experiment's options model: defined here once.
+RUN_OPTIONS: tuple[tuple[str, Any, Any], ...] = (
+    (
+        "out",
+        Path | None,
+        typer.Option(help="Report directory (default ./bench-results/EXPERIMENT-DATASET-MODEL)."),
+    ),
+    ("progress", bool, typer.Option(help="Show progress (plain lines when the output is no terminal).")),
+    (
+        "dry_run",
+        bool,
+        typer.Option("--dry-run", help="Print the number of model calls and an estimated time; run nothing."),
+    ),
+)
+RUN_DEFAULTS = {"out": None, "progress": True, "dry_run": False}
 
 
-def _ints(text: str | None, what: str, lo: int, hi: int) -> tuple[int, ...] | None:
-    if text is None:
-        return None
+def _flag(name: str) -> str:
+    return "--" + name.replace("_", "-")
+
+
+def _unwrap(annotation: Any) -> Any:
+    """``X | None`` -> ``X``; ``Annotated[X, ...]`` -> ``X``."""
+    if get_origin(annotation) is Annotated:
+        return _unwrap(get_args(annotation)[0])
+    if get_origin(annotation) in (Union, types.UnionType):
+        args = [a for a in get_args(annotation) if a is not type(None)]
+        return _unwrap(args[0]) if len(args) == 1 else annotation
+    return annotation
+
+
+def _shape(field: FieldInfo) -> Literal["flag", "list", "json", "value"]:
+    """How a field is typed on the command line: a flag, a comma list, JSON, or one value."""
+    annotation = _unwrap(field.annotation)
+    origin = get_origin(annotation)
+    if annotation is bool:
+        return "flag"
+    if (
+        annotation is dict
+        or origin is dict
+        or (isinstance(annotation, type) and issubclass(annotation, BaseModel))
+    ):
+        return "json"
+    if origin in (tuple, list):
+        item = _unwrap(get_args(annotation)[0])
+        structured = item is dict or get_origin(item) is dict
+        return "json" if structured or (isinstance(item, type) and issubclass(item, BaseModel)) else "list"
+    return "value"
+
+
+def _cli_type(field: FieldInfo) -> Any:
+    annotation = _unwrap(field.annotation)
+    if _shape(field) == "flag":
+        return bool | None
+    if _shape(field) == "value" and annotation in (int, float, Path):
+        return annotation | None
+    return str | None
+
+
+def _show(value: Any) -> str | bool:
+    if value is None or value in ((), {}, []):
+        return False
+    if isinstance(value, (tuple, list)) and not any(isinstance(v, (dict, BaseModel)) for v in value):
+        return ",".join(str(v) for v in value)
+    if isinstance(value, (dict, tuple, list)):
+        return json.dumps(value)
+    return str(value)
+
+
+def _help(field: FieldInfo) -> str:
+    text = field.description or ""
+    annotation = _unwrap(field.annotation)
+    item = _unwrap(get_args(annotation)[0]) if get_origin(annotation) in (tuple, list) else annotation
+    if get_origin(item) is Literal:
+        text += f" One of: {', '.join(str(a) for a in get_args(item))}."
+    return escape(text)  # help is Rich markup: JSON's [ ] must print as written
+
+
+def _parameters(model: type[BenchOptions]) -> list[inspect.Parameter]:
+    params = [inspect.Parameter("ctx", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=typer.Context)]
+    for name, field in model.model_fields.items():
+        default = None if field.default_factory is not None else field.default
+        flag = _flag(name)
+        decls = [f"{flag}/--no-{flag[2:]}"] if _shape(field) == "flag" else [flag]
+        metavar = {"list": "LIST", "json": "JSON"}.get(_shape(field))
+        option = typer.Option(*decls, help=_help(field), show_default=_show(default), metavar=metavar)
+        annotation = Annotated[_cli_type(field), option]  # type: ignore[valid-type]
+        params.append(
+            inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=None, annotation=annotation)
+        )
+    for name, annotation, option in RUN_OPTIONS:
+        params.append(
+            inspect.Parameter(
+                name,
+                inspect.Parameter.KEYWORD_ONLY,
+                default=RUN_DEFAULTS[name],
+                annotation=Annotated[annotation, option],
+            )
+        )
+    return params
+
+
+def parse_options(model: type[BenchOptions], given: dict[str, Any]) -> BenchOptions:
+    """The options model from the values typed on the command line (None: not given); a bad value
+    is a usage error (exit 2) naming its flag."""
+    values: dict[str, Any] = {}
+    for name, raw in given.items():
+        if raw is None:
+            continue
+        shape = _shape(model.model_fields[name])
+        if shape == "list":
+            values[name] = [p.strip() for p in str(raw).split(",") if p.strip()]
+        elif shape == "json":
+            try:
+                values[name] = json.loads(raw)
+            except ValueError as exc:
+                raise typer.BadParameter(f"not JSON: {exc}", param_hint=_flag(name)) from None
+        else:
+            values[name] = raw
     try:
-        values = tuple(int(p) for p in text.split(",") if p.strip())
-    except ValueError:
-        raise typer.BadParameter(f"{what} must be comma-separated integers, not {text!r}") from None
-    if not values or any(not lo <= v <= hi for v in values):
-        raise typer.BadParameter(f"{what} must be integers from {lo} to {hi}, not {text!r}")
-    return values
-
-
-def _efforts(text: str | None) -> tuple[ReasoningEffort, ...]:
-    if not text:
-        return ()
-    allowed = get_args(ReasoningEffort)
-    values = tuple(p.strip() for p in text.split(",") if p.strip())
-    bad = [v for v in values if v not in allowed]
-    if bad:
-        raise typer.BadParameter(f"efforts must be among {', '.join(allowed)}, not {', '.join(bad)}")
-    return cast(tuple[ReasoningEffort, ...], values)
+        return model.model_validate(values)
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        name = str(error["loc"][0]) if error["loc"] else ""
+        message = error["msg"]
+        if name in given:
+            message += f", not {given[name]!r}"
+        raise typer.BadParameter(message, param_hint=_flag(name) if name else None) from None
 
 
 def _slug(text: str) -> str:
     return re.sub(r"[^\w.-]+", "_", text).strip("_") or "model"
 
 
-def _execute(ctx: typer.Context, experiment: str, common: dict[str, Any], specific: dict[str, Any]) -> None:
+def _command_line(experiment: str, model: str, given: dict[str, Any], calls: Path | None) -> str:
+    parts = ["sleeptime", "--model", model, "bench"]
+    parts += ["--calls", str(calls), experiment] if calls is not None else [experiment]
+    for name, value in given.items():
+        if value is None or name in ("progress", "dry_run"):
+            continue
+        parts += [_flag(name), str(value)]
+    return shlex.join(parts)
+
+
+def _worth_keeping(out: Path) -> bool:
+    """A stopped run's directory holds finished answers or model calls (a resume reuses them)."""
+    return any(
+        (out / name).is_file() and (out / name).stat().st_size > 0
+        for name in ("results.jsonl", "calls.jsonl")
+    )
+
+
+def execute(ctx: typer.Context, experiment: Experiment, given: dict[str, Any]) -> None:
+    """Run one experiment from its command line values (``given``: None where not given)."""
     state = state_of(ctx)
     settings = state.settings
-    dataset = common["dataset"] or DEFAULT_DATASETS[experiment]
-    out: Path = common["out"] or Path("bench-results") / _slug(f"{experiment}-{dataset}-{settings.model}")
-    if common["splitter"] not in ("sentence", "naive"):
-        raise typer.BadParameter("--splitter must be sentence or naive")
-    if dataset not in DATASETS and not dataset.startswith("hub:"):
-        raise InvalidInputError(f"unknown dataset {dataset!r}", hint=f"choose from {', '.join(DATASETS)}")
-    try:  # checked before any model or store is opened
-        config = BenchConfig(
-            experiment=experiment,
-            dataset=dataset,
-            limit=common["limit"] or None,
-            seeds=common["seeds"] or 1,
-            t=common["t"],
-            concurrency=common["concurrency"],
-            splitter=common["splitter"],
-            data_dir=common["data_dir"],
-            max_tokens=common["max_tokens"],
-            sleep_max_tokens=common["sleep_max_tokens"],
-            sleep_rounds=common["sleep_rounds"],
-            verbosities=_ints(common["verbosities"], "--verbosities", 0, 4),
-            **{k: v for k, v in specific.items() if v is not None},
-        )
-    except ValueError as exc:  # pydantic's ValidationError
-        raise InvalidInputError(f"invalid bench options: {exc}") from None
+    run = {name: given.pop(name) for name in RUN_DEFAULTS}
+    options = parse_options(experiment.options, given)  # checked before any model or store is opened
+    check_dataset(options.dataset, options.data_dir, options.dataset_options())
+    slug = _slug(f"{experiment.name}-{options.dataset}-{settings.model}")
+    out: Path = run["out"] or Path("bench-results") / slug
     calls: Path | None = ctx.meta.get(CALLS_META)
-    engine, embedded = open_engine(settings, out, calls=calls)
+    command = _command_line(experiment.name, settings.model, {**given, "out": run["out"]}, calls)
+    created = not out.exists()
+    plan: str | None = None
     try:
-        if common["seeds"] is None and not embedded:
-            config = config.model_copy(update={"seeds": 3})  # the paper's 3 runs, affordable remotely
-        bench = BenchRun(
-            engine,
-            config,
-            out,
-            parallel=1 if embedded else config.concurrency,
-            console=err_console,
-            show_progress=common["progress"],
-        )
+        engine, embedded = open_engine(settings, out, calls=calls)
         try:
-            command = _command(experiment, settings.model, common, specific, calls=calls)
-            outcome, written = run_experiment(bench, command=command)
-            stats = bench.cache_stats()
+            if options.seeds is None:  # the paper's 3 runs where affordable (a remote endpoint)
+                options = options.model_copy(update={"seeds": 1 if embedded else 3})
+            bench = BenchRun(
+                engine,
+                options,
+                out,
+                parallel=1 if embedded else options.concurrency,
+                console=err_console,
+                show_progress=run["progress"],
+                dry_run=run["dry_run"],
+            )
+            try:
+                outcome, written = run_experiment(bench, command=command)
+                stats = bench.cache_stats()
+            except DryRun as dry:
+                plan = describe_plan(dry.plan, engine.model, embedded=embedded)
+            finally:
+                bench.close()
         finally:
-            bench.close()
-    finally:
-        close_engine(engine)
-    table = Table("claim", "paper", "measured here", "holds?", title=f"{experiment}: paper vs this run")
+            close_engine(engine)
+    except BaseException:
+        if created and out.is_dir() and not _worth_keeping(out):
+            shutil.rmtree(out, ignore_errors=True)  # nothing half-written is left behind
+        elif out.is_dir():
+            err_console.print(
+                f"the run stopped; its finished answers and calls are kept in {out}: run the same "
+                "command again to resume",
+                highlight=False,
+                soft_wrap=True,
+            )
+        raise
+    if plan is not None:
+        if created:
+            shutil.rmtree(out, ignore_errors=True)
+        console.print(plan, highlight=False, soft_wrap=True)
+        return
+    _print_outcome(experiment.name, outcome, stats, written, out)
+
+
+def _print_outcome(
+    name: str, outcome: Any, stats: dict[str, int], written: dict[str, Path], out: Path
+) -> None:
+    table = Table("claim", "paper", "measured here", "holds?", title=f"{name}: paper vs this run")
     for claim in outcome.claims:
         mark = {True: "[green]yes[/]", False: "[red]no[/]", None: "[dim]cannot tell[/]"}[claim.holds]
-        table.add_row(claim.claim, claim.paper, claim.measured, mark)
+        table.add_row(escape(claim.claim), escape(claim.paper), escape(claim.measured), mark)
     console.print(table)
     if "calls_made" in stats:
         console.print(
             f"[dim]model calls: {stats['calls_made']} made, {stats['calls_replayed']} replayed; "
             f"{stats['answers_read_back']} answers read back from results.jsonl[/]"
         )
-    console.print(f"report: {written['report.md']}", soft_wrap=True)
-    console.print(f"output directory: {out.resolve()}", soft_wrap=True)
+    console.print(f"report: {written['report.md']}", soft_wrap=True, highlight=False)
+    console.print(f"output directory: {out.resolve()}", soft_wrap=True, highlight=False)
 
 
-def _command(
-    experiment: str, model: str, common: dict[str, Any], specific: dict[str, Any], *, calls: Path | None
-) -> str:
-    parts = ["sleeptime", "--model", model, "bench"]
-    parts += ["--calls", str(calls), experiment] if calls is not None else [experiment]
-    for key, value in {**common, **specific}.items():
-        if value is None or key == "progress":
-            continue
-        if isinstance(value, tuple):
-            value = ",".join(str(v) for v in value)
-        parts += [f"--{key.replace('_', '-')}", str(value)]
-    return " ".join(parts)
+def _command(experiment: Experiment) -> Callable[..., None]:
+    def command(ctx: typer.Context, **given: Any) -> None:
+        execute(ctx, experiment, given)
+
+    command.__signature__ = inspect.Signature(_parameters(experiment.options))  # type: ignore[attr-defined]
+    command.__annotations__ = {}
+    command.__name__ = f"{experiment.name}_command"
+    command.__doc__ = experiment.summary
+    return command
 
 
-def _options(given: dict[str, Any], specific: tuple[str, ...]) -> dict[str, Any]:
-    """A command's common options: its parameters minus the context and its own options."""
-    return {k: v for k, v in given.items() if k != "ctx" and k not in specific}
+for _experiment in EXPERIMENTS.values():
+    bench_app.command(_experiment.name, help=_experiment.summary)(_command(_experiment))
 
 
-@bench_app.command("pareto")
-def pareto_command(
-    ctx: typer.Context,
-    dataset: DatasetOpt = None,
-    limit: LimitOpt = 50,
-    seeds: SeedsOpt = None,
-    out: OutOpt = None,
-    t: TOpt = 10.0,
-    concurrency: ConcurrencyOpt = 4,
-    splitter: SplitterOpt = "sentence",
-    max_tokens: MaxTokensOpt = None,
-    sleep_max_tokens: SleepTokensOpt = None,
-    sleep_rounds: SleepRoundsOpt = None,
-    verbosities: VerbositiesOpt = None,
-    data_dir: DataDirOpt = None,
-    progress: ProgressOpt = True,
-    efforts: EffortsOpt = None,
-) -> None:
-    """Accuracy vs test-time tokens, verbosity 0-4 (or --efforts), with and without sleep-time."""
-    common = _options(locals(), ("efforts",))
-    _execute(ctx, "pareto", common, {"efforts": _efforts(efforts) or None})
-
-
-@bench_app.command("passk")
-def passk_command(
-    ctx: typer.Context,
-    dataset: DatasetOpt = None,
-    limit: LimitOpt = 50,
-    seeds: SeedsOpt = None,
-    out: OutOpt = None,
-    t: TOpt = 10.0,
-    concurrency: ConcurrencyOpt = 4,
-    splitter: SplitterOpt = "sentence",
-    max_tokens: MaxTokensOpt = None,
-    sleep_max_tokens: SleepTokensOpt = None,
-    sleep_rounds: SleepRoundsOpt = None,
-    verbosities: VerbositiesOpt = None,
-    data_dir: DataDirOpt = None,
-    progress: ProgressOpt = True,
-    n: Annotated[int, typer.Option(min=1, max=64, help="Samples per question for pass@k.")] = 5,
-    temperature: Annotated[float, typer.Option(min=0.01, max=2.0, help="Sampling temperature.")] = 0.7,
-) -> None:
-    """pass@k of sampled verbosity-0 answers vs sleep-time, at equal test-time tokens."""
-    common = _options(locals(), ("n", "temperature"))
-    _execute(ctx, "passk", common, {"n_samples": n, "sample_temperature": temperature})
-
-
-@bench_app.command("scaling")
-def scaling_command(
-    ctx: typer.Context,
-    dataset: DatasetOpt = None,
-    limit: LimitOpt = 50,
-    seeds: SeedsOpt = None,
-    out: OutOpt = None,
-    t: TOpt = 10.0,
-    concurrency: ConcurrencyOpt = 4,
-    splitter: SplitterOpt = "sentence",
-    max_tokens: MaxTokensOpt = None,
-    sleep_max_tokens: SleepTokensOpt = None,
-    sleep_rounds: SleepRoundsOpt = None,
-    verbosities: VerbositiesOpt = None,
-    data_dir: DataDirOpt = None,
-    progress: ProgressOpt = True,
-    ks: Annotated[str, typer.Option(help="Parallel learned contexts k, e.g. 1,2,5,10.")] = "1,2,5,10",
-    rounds: Annotated[str, typer.Option(help="Rethink rounds (k = 1), e.g. 1,2,3,5.")] = "1,2,3,5",
-    efforts: EffortsOpt = None,
-) -> None:
-    """Sleep-time scaling: k parallel learned contexts, rethink rounds, sleep-time effort."""
-    common = _options(locals(), ("ks", "rounds", "efforts"))
-    specific = {
-        "ks": _ints(ks, "--ks", 1, 16),
-        "rounds": _ints(rounds, "--rounds", 1, 20),
-        "efforts": _efforts(efforts) or None,
-    }
-    _execute(ctx, "scaling", common, specific)
-
-
-@bench_app.command("amortization")
-def amortization_command(
-    ctx: typer.Context,
-    dataset: DatasetOpt = None,
-    limit: LimitOpt = 50,
-    seeds: SeedsOpt = None,
-    out: OutOpt = None,
-    t: TOpt = 10.0,
-    concurrency: ConcurrencyOpt = 4,
-    splitter: SplitterOpt = "sentence",
-    max_tokens: MaxTokensOpt = None,
-    sleep_max_tokens: SleepTokensOpt = None,
-    sleep_rounds: SleepRoundsOpt = None,
-    verbosities: VerbositiesOpt = None,
-    data_dir: DataDirOpt = None,
-    progress: ProgressOpt = True,
-    ns: Annotated[str, typer.Option(help="Queries per context N, e.g. 1,2,5,10.")] = "1,2,5,10",
-    min_questions: Annotated[int, typer.Option(min=1, help="Keep contexts with this many questions.")] = 1,
-    generate_questions: Annotated[
-        int,
-        typer.Option(
-            min=0, max=50, help="Extra questions the model writes per context, kept when verified (cached)."
-        ),
-    ] = 0,
-) -> None:
-    """Multi-Query: cost per query (t x test tokens + sleep tokens / N) for N queries per context."""
-    common = _options(locals(), ("ns", "min_questions", "generate_questions"))
-    specific = {
-        "ns": _ints(ns, "--ns", 1, 1000),
-        "min_questions": min_questions,
-        "generate_questions": generate_questions,
-    }
-    _execute(ctx, "amortization", common, specific)
-
-
-@bench_app.command("predictability")
-def predictability_command(
-    ctx: typer.Context,
-    dataset: DatasetOpt = None,
-    limit: LimitOpt = 50,
-    seeds: SeedsOpt = None,
-    out: OutOpt = None,
-    t: TOpt = 10.0,
-    concurrency: ConcurrencyOpt = 4,
-    splitter: SplitterOpt = "sentence",
-    max_tokens: MaxTokensOpt = None,
-    sleep_max_tokens: SleepTokensOpt = None,
-    sleep_rounds: SleepRoundsOpt = None,
-    verbosities: VerbositiesOpt = None,
-    data_dir: DataDirOpt = None,
-    progress: ProgressOpt = True,
-    score: Annotated[str, typer.Option(help="mean (per question token) or sum of log P(q | c).")] = "mean",
-    score_model: Annotated[
-        str | None,
-        typer.Option(help="Score log P(q | c) with this model (the paper: a base model); default: --model."),
-    ] = None,
-) -> None:
-    """Sleep-time's accuracy gain per quantile bin of log P(q | c) under the model."""
-    if score not in ("mean", "sum"):
-        raise typer.BadParameter("--score must be mean or sum")
-    common = _options(locals(), ("score", "score_model"))
-    _execute(ctx, "predictability", common, {"score": score, "score_model": score_model})
-
-
-@bench_app.command("ablation")
-def ablation_command(
-    ctx: typer.Context,
-    dataset: DatasetOpt = None,
-    limit: LimitOpt = 50,
-    seeds: SeedsOpt = None,
-    out: OutOpt = None,
-    t: TOpt = 10.0,
-    concurrency: ConcurrencyOpt = 4,
-    splitter: SplitterOpt = "sentence",
-    max_tokens: MaxTokensOpt = None,
-    sleep_max_tokens: SleepTokensOpt = None,
-    sleep_rounds: SleepRoundsOpt = None,
-    verbosities: VerbositiesOpt = None,
-    data_dir: DataDirOpt = None,
-    progress: ProgressOpt = True,
-) -> None:
-    """Context-only ablation: the model sees only the context and must guess the question."""
-    common = _options(locals(), ())
-    _execute(ctx, "ablation", common, {})
-
-
-@bench_app.command("swe")
-def swe_command(
-    ctx: typer.Context,
-    dataset: DatasetOpt = None,
-    limit: LimitOpt = 50,
-    seeds: SeedsOpt = None,
-    out: OutOpt = None,
-    t: TOpt = 10.0,
-    concurrency: ConcurrencyOpt = 4,
-    splitter: SplitterOpt = "sentence",
-    max_tokens: MaxTokensOpt = None,
-    sleep_max_tokens: SleepTokensOpt = None,
-    sleep_rounds: SleepRoundsOpt = None,
-    verbosities: VerbositiesOpt = None,
-    data_dir: DataDirOpt = None,
-    progress: ProgressOpt = True,
-    steps: Annotated[str, typer.Option(help="Step budgets, e.g. 1,2,4.")] = "1,2,4",
-    tasks: Annotated[
-        Path | None, typer.Option(help="SWE-Features JSONL (default: the bundled task).")
-    ] = None,
-) -> None:
-    """SWE-Features case study: name the files a feature PR modifies, under a step budget; file F1."""
-    common = _options(locals(), ("steps", "tasks"))
-    _execute(ctx, "swe", common, {"steps": _ints(steps, "--steps", 1, 50), "dataset_path": tasks})
-
-
-__all__ = ["bench_app"]
+__all__ = ["RUN_OPTIONS", "bench_app", "execute", "parse_options"]

@@ -87,7 +87,7 @@ def serve_command(
 
 
 def _print_plan(scheduler: Scheduler) -> None:
-    items = scheduler.plan()
+    items = scheduler.plan(at_start=True)  # what starting would queue, too
     if not items:
         console.print("nothing queued: no context is waiting for sleep")
         return

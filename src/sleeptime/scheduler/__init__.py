@@ -20,7 +20,7 @@ import secrets
 import socket
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Literal
 
 from ..budget import Budget
@@ -39,6 +39,8 @@ log = logging.getLogger(__name__)
 HOST = socket.gethostname().replace(":", "_")
 
 PlanAction = Literal["run", "wait", "blocked", "running"]
+# Why a queued job is not due yet, by the reason it was queued for.
+WAIT_REASONS = {"created": "idle delay", "changed": "idle delay", "retry": "retry backoff"}
 
 
 @dataclass(frozen=True)
@@ -198,8 +200,12 @@ class Scheduler:
 
     # --- dry run
 
-    def plan(self, *, tenant: str | None = None, limit: int = 100) -> list[PlanItem]:
-        """What would run now and what waits (for its idle delay, a running job, or a budget)."""
+    def plan(self, *, tenant: str | None = None, limit: int = 100, at_start: bool = False) -> list[PlanItem]:
+        """What would run now and what waits (for its idle delay, a running job, or a budget).
+
+        ``at_start``: also the jobs ``start`` would queue for contexts never slept on (they
+        have no job yet; ``sleeptime serve --dry-run`` shows them).
+        """
         now = self.clock.now()
         items = [
             PlanItem(job, "running", f"running since attempt {job.attempts}, lease held by {job.lease_owner}")
@@ -208,7 +214,35 @@ class Scheduler:
         busy = {item.job.context_id for item in items}
         for job in self.jobs.list_jobs(tenant=tenant, statuses=("queued",), limit=limit):
             items.append(self._plan_one(job, now, busy))
+        if at_start:
+            due = policy.due_at(now, self.settings.idle_delay_s)
+            for context_id, owner, version in self.jobs.missing(limit=limit):
+                if tenant is None or owner == tenant:
+                    new = self._unqueued(context_id, owner, version, due, "created")
+                    item = self._plan_one(new, now, busy)
+                    items.append(replace(item, reason=f"queued at start (never slept on); {item.reason}"))
         return items
+
+    def plan_request(self, context_id: str, budget: Budget | dict[str, Any] | None = None) -> PlanItem:
+        """What ``request(context_id, budget)`` would do now and cost, queueing nothing."""
+        now = self.clock.now()
+        given = None if budget is None else Budget.parse(budget).model_dump(exclude_none=True)
+        context = self.engine.store.get_context(context_id)
+        queued = next(iter(self.jobs.list_jobs(context_id=context_id, statuses=("queued",), limit=1)), None)
+        running = self.jobs.list_jobs(context_id=context_id, statuses=("running",), limit=1)
+        job = replace(
+            queued or self._unqueued(context_id, context.tenant, context.version, now, "requested"),
+            due_at=now,
+            reason="requested",
+            version=context.version,
+        )
+        if given is not None:
+            job = replace(job, budget=given)
+        return self._plan_one(job, now, {context_id} if running else set())
+
+    def _unqueued(self, context_id: str, tenant: str, version: int, due: Any, reason: JobReason) -> Job:
+        """The job that would be queued (a dry run's: it has no id)."""
+        return Job("", context_id, tenant, version, reason, "queued", due, 0, self.settings.job_max_attempts)
 
     def _plan_one(self, job: Job, now: Any, busy: set[str]) -> PlanItem:
         try:
@@ -218,15 +252,23 @@ class Scheduler:
             estimate = policy.estimate_sleep_tokens(self.engine.sleep_model, context.text, resolved)
         except SleeptimeError as exc:
             return PlanItem(job, "blocked", exc.message)
+        now = max(now, self.clock.now())  # counting tokens took time: times are as of the answer
         if job.context_id in busy:
             return PlanItem(job, "wait", "another job of this context is running", estimate)
-        check = policy.check_budgets(self.engine_sql, self.limits, job.context_id, estimate, now)
+        check = policy.check_budgets(
+            self.engine_sql, self.limits, job.context_id, estimate, now, tenant=job.tenant
+        )
         if not check.ok:
             return PlanItem(job, "blocked", check.reason, estimate)
         if job.due_at > now:
             wait = (job.due_at - now).total_seconds()
-            return PlanItem(job, "wait", f"due in {wait:.0f}s (idle delay)", estimate)
-        return PlanItem(job, "run", f"sleep on version {context.version}", estimate)
+            why = WAIT_REASONS.get(job.reason, job.reason)
+            return PlanItem(job, "wait", f"due in {wait:.0f}s ({why})", estimate)
+        late = (now - job.due_at).total_seconds()
+        when = f"due {late:.0f}s ago" if late >= 1 else "due now"
+        return PlanItem(
+            job, "run", f"{when}: sleep on version {context.version} at the next free worker", estimate
+        )
 
 
 def _owner_is_dead(owner: str) -> bool:

@@ -20,6 +20,7 @@ from sqlalchemy.engine import Engine
 from ..budget import Budget
 from ..llm.base import LLM
 from ..settings import Settings
+from ..store.quotas import QuotaStore
 from ..store.usage import sleep_tokens_since
 from ..window import PROMPT_OVERHEAD_TOKENS
 
@@ -70,14 +71,47 @@ def estimate_sleep_tokens(llm: LLM, text: str, budget: Budget) -> int:
 
 
 def check_budgets(
-    engine: Engine, limits: TokenLimits, context_id: str, estimate: int, now: datetime
+    engine: Engine,
+    limits: TokenLimits,
+    context_id: str,
+    estimate: int,
+    now: datetime,
+    *,
+    tenant: str | None = None,
 ) -> BudgetCheck:
-    """May a run of up to ``estimate`` tokens start now?"""
-    windows = [
-        ("this context's daily", limits.context_per_day, DAY, context_id),
-        ("the server's hourly", limits.per_hour, HOUR, None),
-        ("the server's daily", limits.per_day, DAY, None),
+    """May a run of up to ``estimate`` tokens start now? With ``tenant``, its quota counts too."""
+    windows: list[tuple[str, int | None, timedelta, dict[str, str]]] = [
+        ("this context's daily", limits.context_per_day, DAY, {"context_id": context_id}),
+        ("the server's hourly", limits.per_hour, HOUR, {}),
+        ("the server's daily", limits.per_day, DAY, {}),
     ]
+    check = _check_windows(engine, windows, estimate, now)
+    return check if not check.ok or tenant is None else check_tenant_quota(engine, tenant, estimate, now)
+
+
+def check_tenant_quota(engine: Engine, tenant: str, estimate: int, now: datetime) -> BudgetCheck:
+    """May the tenant start a run of up to ``estimate`` tokens now (``tenant_quotas``)?"""
+    quota = QuotaStore(engine).get(tenant)
+    if quota.max_sleep_tokens is not None and estimate > quota.max_sleep_tokens:
+        return BudgetCheck(
+            False,
+            f"one sleep may spend up to {estimate:,} tokens, more than tenant {tenant}'s max_sleep_tokens "
+            f"of {quota.max_sleep_tokens:,}; lower the sleep budget (rounds, k, max_tokens)",
+            permanent=True,
+        )
+    windows: list[tuple[str, int | None, timedelta, dict[str, str]]] = [
+        (f"tenant {tenant}'s hourly", quota.sleep_tokens_per_hour, HOUR, {"tenant": tenant}),
+        (f"tenant {tenant}'s daily", quota.sleep_tokens_per_day, DAY, {"tenant": tenant}),
+    ]
+    return _check_windows(engine, windows, estimate, now)
+
+
+def _check_windows(
+    engine: Engine,
+    windows: list[tuple[str, int | None, timedelta, dict[str, str]]],
+    estimate: int,
+    now: datetime,
+) -> BudgetCheck:
     for name, limit, window, scope in windows:
         if limit is None:
             continue
@@ -88,7 +122,7 @@ def check_budgets(
                 f"{limit:,}; lower the sleep budget (rounds, k, max_tokens) or raise the limit",
                 permanent=True,
             )
-        spent = sleep_tokens_since(engine, now - window, context_id=scope)
+        spent = sleep_tokens_since(engine, now - window, **scope)
         if spent.tokens + estimate > limit:
             free_at = (spent.oldest or now) + window
             return BudgetCheck(

@@ -191,7 +191,9 @@ class Worker:
             self._finish(job, "failed", exc.message)
             return
         estimate = policy.estimate_sleep_tokens(self.llm, context.text, resolved)
-        check = policy.check_budgets(sched.engine_sql, sched.limits, context.id, estimate, sched.clock.now())
+        check = policy.check_budgets(
+            sched.engine_sql, sched.limits, context.id, estimate, sched.clock.now(), tenant=job.tenant
+        )
         if not check.ok:
             log.info("sleep job %s: %s", job.id, check.reason)
             if check.permanent:

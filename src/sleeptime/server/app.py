@@ -25,6 +25,7 @@ from ..scheduler import Scheduler
 from ..settings import Settings
 from ..store import SQLStore
 from ..store.keys import KeyStore
+from ..store.quotas import QuotaStore
 from . import errors, openapi, routes_contexts, routes_openai, routes_stats
 from .auth import Authenticator
 
@@ -64,6 +65,7 @@ def create_app(
     app.state.settings = settings
     app.state.scheduler = sched
     app.state.auth = Authenticator(KeyStore(engine.store.engine), host=settings.server_host)
+    app.state.quotas = QuotaStore(engine.store.engine)
     errors.install(app)
     app.include_router(routes_contexts.router)
     app.include_router(routes_stats.router)

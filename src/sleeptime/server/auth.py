@@ -21,12 +21,14 @@ from __future__ import annotations
 
 import ipaddress
 import re
+from datetime import datetime, timezone
 from typing import Annotated
 
 from fastapi import Depends, Request
 from fastapi.security import HTTPBearer
 
 from ..store.keys import KeyStore
+from . import quotas
 from .errors import AuthenticationError, MalformedAuthorizationError
 
 SINGLE_USER_TENANT = "default"
@@ -93,9 +95,11 @@ class Authenticator:
 
 
 def current_tenant(request: Request, _: Annotated[object, Depends(bearer)]) -> str:
-    """FastAPI dependency: the tenant the request acts for."""
+    """FastAPI dependency: the tenant the request acts for, counted against its quota."""
     auth: Authenticator = request.app.state.auth
-    return auth.tenant(request)
+    tenant = auth.tenant(request)
+    quotas.admit(request, tenant, datetime.now(timezone.utc))
+    return tenant
 
 
 Tenant = Annotated[str, Depends(current_tenant)]

@@ -70,6 +70,16 @@ class ParamError(InvalidInputError):
         self.param = param
 
 
+class QuotaExceededError(BudgetExceededError):
+    """A window of the tenant's quota is full (429); ``retry_after``: seconds until it has room."""
+
+    default_hint = "wait Retry-After seconds, or ask the operator to raise the quota (sleeptime keys quota)"
+
+    def __init__(self, message: str, *, retry_after: float, hint: str | None = None) -> None:
+        super().__init__(message, hint=hint)
+        self.retry_after = retry_after
+
+
 # Most specific first: the first matching class decides.
 STATUS: list[tuple[type[SleeptimeError], int, str]] = [
     (AuthenticationError, 401, "unauthorized"),
@@ -77,6 +87,7 @@ STATUS: list[tuple[type[SleeptimeError], int, str]] = [
     (ContextTooLongError, 413, "context_too_long"),
     (InvalidInputError, 400, "invalid_request"),
     (NotFoundError, 404, "not_found"),
+    (QuotaExceededError, 429, "quota_exceeded"),
     (BudgetExceededError, 429, "budget_exceeded"),
     (BackendTimeoutError, 504, "backend_timeout"),
     (RateLimitedError, 503, "rate_limited"),

@@ -7,14 +7,16 @@ from __future__ import annotations
 import difflib
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Query, Request, Response
 
 from ..context import Context
+from ..engine import Engine
 from ..errors import InvalidInputError
 from ..learned import LearnedContext
 from ..scheduler import PlanItem, Scheduler
 from ..settings import Settings
 from ..store.base import SleepRun
+from . import quotas
 from .auth import Tenant
 from .deps import ContextId, EngineDep, SchedulerDep, SettingsDep
 from .errors import PayloadTooLargeError
@@ -68,14 +70,27 @@ def create_context(
 
 
 @router.get("/contexts", summary="List contexts")
-def list_contexts(tenant: Tenant, engine: EngineDep, limit: Limit = 50, offset: Offset = 0) -> ContextPage:
-    """The tenant's contexts, oldest first, without their text."""
+def list_contexts(
+    tenant: Tenant, engine: EngineDep, scheduler: SchedulerDep, limit: Limit = 50, offset: Offset = 0
+) -> ContextPage:
+    """The tenant's contexts, oldest first, without their text; each with its learned context and job."""
     found = engine.store.list_contexts(tenant=tenant, limit=limit + 1, offset=offset)
     return ContextPage(
-        data=[ContextOut.of(c, text=False) for c in found[:limit]],
+        data=[_listed(c, engine, scheduler) for c in found[:limit]],
         limit=limit,
         offset=offset,
         next_offset=offset + limit if len(found) > limit else None,
+    )
+
+
+def _listed(context: Context, engine: Engine, scheduler: Scheduler) -> ContextOut:
+    learned = engine.store.latest_learned(context.id, context.version)
+    jobs = scheduler.jobs.list_jobs(context_id=context.id, statuses=("queued", "running"), limit=1)
+    return ContextOut.of(
+        context,
+        text=False,
+        learned_context_id=learned.id if learned is not None else None,
+        sleep_job=JobOut.of(jobs[0]) if jobs else None,
     )
 
 
@@ -152,6 +167,7 @@ def delete_context(
 def ask(
     context_id: ContextId,
     body: AskRequest,
+    request: Request,
     tenant: Tenant,
     engine: EngineDep,
     scheduler: SchedulerDep,
@@ -164,6 +180,10 @@ def ask(
     escalate = body.escalate.to_budget() if body.escalate is not None else None
     for given in (budget, escalate):
         check_answer_tokens(given.max_tokens if given else None, settings)
+    quota = quotas.quota_of(request)
+    quotas.check_ask(quota, tenant, quotas.ask_tokens(engine, budget), "budget")
+    if escalate is not None:
+        quotas.check_ask(quota, tenant, quotas.ask_tokens(engine, escalate), "escalate")
     with scheduler.gate.query():
         answer = engine.ask(
             context_id, body.question, budget, use_learned=not body.baseline, escalate=escalate
@@ -188,12 +208,15 @@ def sleep(
     scheduler: SchedulerDep,
 ) -> SleepOut:
     """Queue a run due now (one run per context at a time: it waits for a running one).
-    With ``wait`` the answer comes when the run ends; with ``dry_run`` nothing is queued."""
+    With ``wait`` the answer comes when the run ends; with ``dry_run`` nothing is queued, and
+    the plan shows what this request (with the budget it sends) would do and cost."""
     engine.store.get_context(context_id, tenant=tenant)
     budget = body.budget.model_dump(exclude_none=True) if body.budget is not None else None
+    would = scheduler.plan_request(context_id, budget)  # this request, with the budget it sends
     if body.dry_run:
-        items = [i for i in scheduler.plan(tenant=tenant) if i.job.context_id == context_id]
-        return SleepOut(job=None, plan=_plan_out(scheduler, items))
+        return SleepOut(job=None, plan=_plan_out(scheduler, [would]))
+    if would.estimated_tokens is not None:
+        quotas.check_sleep(scheduler.engine_sql, tenant, would.estimated_tokens, scheduler.clock.now())
     job = scheduler.request(context_id, budget)
     if body.wait:
         job = scheduler.wait_for(job.id, body.timeout_s)

@@ -19,13 +19,14 @@ import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Header
+from fastapi import APIRouter, Header, Request
 from fastapi.responses import StreamingResponse
 
 from ..budget import Budget
 from ..engine import Engine
 from ..errors import NotFoundError, SleeptimeError
 from ..llm.base import LLM, Message, SamplingParams, StreamingLLM, Usage
+from . import quotas
 from .auth import Tenant
 from .deps import EngineDep, SchedulerDep, SettingsDep
 from .errors import ParamError, error_body, status_of
@@ -71,6 +72,7 @@ def get_model(model_id: str, _: Tenant, engine: EngineDep) -> dict[str, Any]:
 @router.post("/v1/chat/completions", summary="Chat completions (OpenAI-compatible)", response_model=None)
 def chat_completions(
     body: ChatRequest,
+    request: Request,
     tenant: Tenant,
     engine: EngineDep,
     scheduler: SchedulerDep,
@@ -84,6 +86,9 @@ def chat_completions(
         )
     context_id = context_header or body.context_id
     check_answer_tokens(body.completion_tokens, settings)
+    param = "max_completion_tokens" if body.max_completion_tokens is not None else "max_tokens"
+    cost = quotas.ask_tokens(engine, Budget(n=body.n, max_tokens=body.completion_tokens))
+    quotas.check_ask(quotas.quota_of(request), tenant, cost, param)
     if body.stream and (body.n or 1) > 1:
         raise ParamError("stream with n > 1 is not supported", param="n")
     reply = _Reply(body.model)

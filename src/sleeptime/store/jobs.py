@@ -125,14 +125,10 @@ class JobStore:
         """Queue a job for every context whose current version has neither a learned
         context nor any job: e.g. one edited just before a crash, between the edit's
         commit and its job's. Returns how many were queued."""
-        c, j, lc = contexts, sleep_jobs, learned_contexts
-        of_version = sa.exists().where(j.c.context_id == c.c.id, j.c.version == c.c.current_version)
-        active = sa.exists().where(j.c.context_id == c.c.id, j.c.status.in_(("queued", "running")))
-        learned = sa.exists().where(lc.c.context_id == c.c.id, lc.c.context_version == c.c.current_version)
-        stmt = sa.select(c.c.id, c.c.tenant, c.c.current_version).where(~of_version, ~active, ~learned)
+        j = sleep_jobs
         now, due_at = rows.to_utc(now), rows.to_utc(due_at)
         with self._conn(write=True) as conn:
-            missing = conn.execute(stmt).all()
+            missing = conn.execute(_missing()).all()
             for context_id, tenant, version in missing:
                 conn.execute(
                     j.insert().values(
@@ -150,6 +146,11 @@ class JobStore:
                     )
                 )
         return len(missing)
+
+    def missing(self, *, limit: int = 100) -> list[tuple[str, str, int]]:
+        """(context id, tenant, version) of the contexts ``enqueue_missing`` would queue now."""
+        with self._conn() as conn:
+            return [(r[0], r[1], r[2]) for r in conn.execute(_missing().limit(limit)).all()]
 
     # --- consuming
 
@@ -352,6 +353,19 @@ class JobStore:
             stmt = stmt.where(sleep_runs.c.status == "running")
         with self._conn(write=True) as conn:
             conn.execute(stmt)
+
+
+def _missing() -> sa.Select[Any]:
+    """Contexts whose current version has neither a learned context nor any job."""
+    c, j, lc = contexts, sleep_jobs, learned_contexts
+    of_version = sa.exists().where(j.c.context_id == c.c.id, j.c.version == c.c.current_version)
+    active = sa.exists().where(j.c.context_id == c.c.id, j.c.status.in_(("queued", "running")))
+    learned = sa.exists().where(lc.c.context_id == c.c.id, lc.c.context_version == c.c.current_version)
+    return (
+        sa.select(c.c.id, c.c.tenant, c.c.current_version)
+        .where(~of_version, ~active, ~learned)
+        .order_by(c.c.created_at, c.c.id)
+    )
 
 
 def _lock_context(conn: Connection, context_id: str, *, missing_ok: bool = False) -> RowMapping:

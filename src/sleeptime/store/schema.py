@@ -198,3 +198,44 @@ sleep_jobs = sa.Table(
     sa.Index("ix_sleep_jobs_status_due_at", "status", "due_at"),
     sa.Index("ix_sleep_jobs_context_created_at", "context_id", "created_at"),
 )
+
+# --- per-tenant protections (revision 0003): quotas and idempotent writes
+
+tenant_quotas = sa.Table(
+    "tenant_quotas",
+    metadata,
+    sa.Column("tenant", sa.String(200), primary_key=True),
+    # NULL: no limit of that kind for the tenant (the server's own limits still hold).
+    sa.Column("requests_per_minute", sa.Integer, nullable=True),
+    sa.Column("sleep_tokens_per_hour", sa.Integer, nullable=True),
+    sa.Column("sleep_tokens_per_day", sa.Integer, nullable=True),
+    sa.Column("max_ask_tokens", sa.Integer, nullable=True),
+    sa.Column("max_sleep_tokens", sa.Integer, nullable=True),
+    sa.Column("updated_at", Timestamp, nullable=False),
+)
+
+# Requests per tenant per fixed minute, shared by every server process.
+tenant_request_counts = sa.Table(
+    "tenant_request_counts",
+    metadata,
+    sa.Column("tenant", sa.String(200), primary_key=True),
+    sa.Column("window_start", Timestamp, primary_key=True),
+    sa.Column("count", sa.Integer, nullable=False),
+)
+
+idempotency_keys = sa.Table(
+    "idempotency_keys",
+    metadata,
+    sa.Column("tenant", sa.String(200), primary_key=True),
+    sa.Column("key", sa.String(255), primary_key=True),
+    # sha256 of method, path and body: the same key with another request is refused.
+    sa.Column("fingerprint", sa.String(64), nullable=False),
+    # host:pid:token of the process handling it, while status_code is NULL.
+    sa.Column("owner", sa.String(200), nullable=False),
+    sa.Column("status_code", sa.Integer, nullable=True),
+    sa.Column("content_type", sa.String(200), nullable=True),
+    sa.Column("body", sa.LargeBinary, nullable=True),
+    sa.Column("created_at", Timestamp, nullable=False),
+    sa.Column("expires_at", Timestamp, nullable=False),
+    sa.Index("ix_idempotency_keys_expires_at", "expires_at"),
+)

@@ -44,8 +44,11 @@ class ContextUsage:
         return sum(n for n, _ in self.by_source.values())
 
 
-def sleep_tokens_since(engine: Engine, since: datetime, *, context_id: str | None = None) -> Spent:
-    """Prompt plus completion tokens of sleep runs started at or after ``since``."""
+def sleep_tokens_since(
+    engine: Engine, since: datetime, *, context_id: str | None = None, tenant: str | None = None
+) -> Spent:
+    """Prompt plus completion tokens of sleep runs started at or after ``since``
+    (of one context, or of one tenant's contexts, when given)."""
     r = sleep_runs
     stmt = sa.select(
         sa.func.coalesce(sa.func.sum(r.c.prompt_tokens + r.c.completion_tokens), 0),
@@ -53,6 +56,8 @@ def sleep_tokens_since(engine: Engine, since: datetime, *, context_id: str | Non
     ).where(r.c.started_at >= rows.to_utc(since))
     if context_id is not None:
         stmt = stmt.where(r.c.context_id == context_id)
+    if tenant is not None:
+        stmt = stmt.where(r.c.context_id.in_(sa.select(contexts.c.id).where(contexts.c.tenant == tenant)))
     with store_errors(engine.url), engine.connect() as conn:
         tokens, oldest = conn.execute(stmt).one()
     return Spent(int(tokens), rows.from_db_time(oldest))

@@ -2,7 +2,8 @@
 
 ``load_dataset(name, data_dir=..., limit=..., seed=..., cache_dir=..., **options)``
 is the one entry point; ``DATASETS`` names what it knows (plus ``hub:OWNER/NAME``).
-Data is read from ``data_dir`` (default ``default_data_dir()``); derived files
+Data is read from ``data_dir`` (default ``default_data_dir()``; ``sources.py`` says
+which files each dataset needs, where they come from and under which licence); derived files
 (regenerated P1, generated multi-query sets) go to ``cache_dir`` (default
 ``default_cache_dir()``), never into the repository.
 """
@@ -16,7 +17,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from ...errors import ConfigurationError, InvalidInputError
+from ...errors import InvalidInputError
 from .aime import load_aime
 from .gsm8k import load_gsm8k
 from .gsm_symbolic import load_p1, load_p2
@@ -25,6 +26,7 @@ from .hub import load_hub
 from .multi_query import LLMComplete, load_multi_query
 from .paths import default_cache_dir, default_data_dir
 from .records import QA, Example
+from .sources import SOURCES, check_dataset
 from .swe_features import file_f1, load_swe_features
 
 SplitterName = Literal["sentence", "naive"]
@@ -204,10 +206,7 @@ def load_dataset(
     model, loader, _ = _LOADERS[name]
     parsed = _options(model, name, options)
     data = Path(data_dir) if data_dir is not None else default_data_dir()
-    if name != "swe-features" and not data.is_dir():
-        raise ConfigurationError(
-            f"benchmark data dir {data} does not exist", hint="pass data_dir= or set SLEEPTIME_DATA_DIR"
-        )
+    check_dataset(name, data)
     cache = Path(cache_dir) if cache_dir is not None else default_cache_dir()
     return subset(loader(data, cache, parsed), limit, seed)
 
@@ -216,7 +215,9 @@ __all__ = [
     "DATASETS",
     "DESCRIPTIONS",
     "QA",
+    "SOURCES",
     "Example",
+    "check_dataset",
     "default_cache_dir",
     "default_data_dir",
     "file_f1",

@@ -9,18 +9,25 @@ guessable from the context.
 
 from __future__ import annotations
 
-from ..config import Condition
+from pathlib import Path
+
+from .. import plots
+from ..config import BenchOptions, Condition
 from ..metrics import condition_table
 from ..runner import BenchRun
-from .common import Claim, Outcome, generic_notes, paired, pct, pp, sleep_spec
+from .common import Claim, Experiment, Outcome, generic_notes, paired, pct, pp, sleep_spec
 
 DEFAULT_VERBOSITIES = (0,)
 
 
-def conditions(bench: BenchRun) -> list[Condition]:
+class Options(BenchOptions):
+    """The shared options only."""
+
+
+def conditions(options: BenchOptions) -> list[Condition]:
     out = []
-    for v in bench.config.verbosities or DEFAULT_VERBOSITIES:
-        out += paired((v,), sleep_spec(bench.config))
+    for v in options.verbosities or DEFAULT_VERBOSITIES:
+        out += paired((v,), sleep_spec(options))
         out.append(
             Condition(f"context-only v{v}", "context-only", v, params={"mode": "context-only", "budget": v})
         )
@@ -28,7 +35,8 @@ def conditions(bench: BenchRun) -> list[Condition]:
 
 
 def run(bench: BenchRun) -> Outcome:
-    rows = bench.run(conditions(bench))
+    options = bench.options_as(Options)
+    rows = bench.run(conditions(options))
     table = condition_table(rows)
     claims = []
     for ctx_only in (r for r in table if r["kind"] == "context-only"):
@@ -44,8 +52,36 @@ def run(bench: BenchRun) -> Outcome:
                 None if sleep["accuracy"] == ctx_only["accuracy"] == 0 else diff > 0,
             )
         )
-    notes = generic_notes(rows, bench.config)
-    return Outcome("ablation", bench.config, bench.model_name, rows, {"conditions": table}, claims, notes)
+    notes = generic_notes(rows, options)
+    return Outcome("ablation", options, bench.model_name, rows, {"conditions": table}, claims, notes)
 
 
-__all__ = ["DEFAULT_VERBOSITIES", "conditions", "run"]
+def plot(outcome: Outcome, path: Path) -> Path:
+    fig, ax = plots.figure()
+    table = [r for r in outcome.tables["conditions"] if plots.ok(r["accuracy"])]
+    colors = {"sleep": "tab:blue", "test-time": "tab:orange", "context-only": "tab:gray"}
+    for i, r in enumerate(table):
+        ax.bar(
+            i,
+            r["accuracy"],
+            yerr=plots.yerr([r], "accuracy"),
+            color=colors.get(r["kind"], "black"),
+            capsize=3,
+            label=r["condition"],
+        )
+    ax.set_xticks(range(len(table)))
+    ax.set_xticklabels([r["condition"] for r in table], fontsize=8)
+    return plots.finish(
+        fig, ax, path, plots.title(outcome, "context-only ablation"), "condition", "accuracy (%)"
+    )
+
+
+EXPERIMENT = Experiment(
+    "ablation",
+    "Context-only ablation: the model sees only the context and must guess the question.",
+    Options,
+    run,
+    plot,
+)
+
+__all__ = ["DEFAULT_VERBOSITIES", "EXPERIMENT", "Options", "conditions", "plot", "run"]

@@ -18,24 +18,63 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Annotated
+
+from pydantic import Field
 
 from ...llm.base import Message, SamplingParams
+from .. import plots
 from ..asking import MODEL_FAILURES
+from ..config import BenchOptions
 from ..costs import amortized_table
 from ..datasets import Example
 from ..datasets.multi_query import cached_generated_questions
 from ..datasets.paths import default_cache_dir
 from ..metrics import Row, condition_table, ratio_at_equal_accuracy
 from ..runner import BenchRun
-from .common import Claim, Outcome, generic_notes, paired, pct, sleep_spec
+from .common import Claim, Experiment, Outcome, generic_notes, paired, pct, sleep_spec
 
 DEFAULT_VERBOSITIES = (0, 1, 2, 3, 4)
 # One call writes all the questions with worked answers; verifying one solves it again.
 GENERATION_MAX_TOKENS = 1536
 
 
-def with_generated_questions(bench: BenchRun, n: int) -> Callable[[Example], Example]:
-    """Adds up to ``n`` verified questions written by the benchmark's model to an example."""
+class Options(BenchOptions):
+    dataset: str = Field("multi-query-gsm-symbolic-p2", description="Dataset (see `sleeptime data`).")
+    ns: tuple[Annotated[int, Field(ge=1, le=1000)], ...] = Field(
+        (1, 2, 5, 10), description="Queries per context N, e.g. 1,2,5,10."
+    )
+    min_questions: int = Field(1, ge=1, description="Keep contexts with this many questions.")
+    generate_questions: int = Field(
+        0,
+        ge=0,
+        le=50,
+        description="Extra questions the model writes per context, kept when verified (cached).",
+    )
+
+
+@dataclasses.dataclass
+class Generated:
+    """What ``--generate-questions`` produced: contexts generated for and questions kept."""
+
+    asked: int
+    contexts: int = 0
+    kept: int = 0
+
+    def summary(self) -> str:
+        per = self.kept / self.contexts if self.contexts else 0.0
+        return (
+            f"--generate-questions {self.asked}: kept {self.kept} verified question(s) over "
+            f"{self.contexts} context(s) ({per:.1f} per context of {self.asked} asked for)"
+        )
+
+
+def with_generated_questions(
+    bench: BenchRun, n: int, counts: Generated | None = None
+) -> Callable[[Example], Example]:
+    """Adds up to ``n`` verified questions written by the benchmark's model to an example;
+    ``counts`` (if given) adds up what was kept."""
     model = bench.engine.model
     params = SamplingParams(max_tokens=GENERATION_MAX_TOKENS)
 
@@ -58,6 +97,9 @@ def with_generated_questions(bench: BenchRun, n: int) -> Callable[[Example], Exa
             return example
         known = {qa.question for qa in example.questions}
         extra = tuple(qa for qa in generated or () if qa.question not in known)
+        if counts is not None:
+            counts.contexts += 1
+            counts.kept += len(extra)
         return dataclasses.replace(example, extra_questions=example.extra_questions + extra)
 
     return prepare
@@ -94,14 +136,18 @@ def cost_claim(table: list[Row]) -> Claim:
 
 
 def run(bench: BenchRun) -> Outcome:
-    config = bench.config
-    ns = tuple(sorted(set(config.ns)))
-    conds = paired(config.verbosities or DEFAULT_VERBOSITIES, sleep_spec(config))
-    n_generated = config.generate_questions
-    prepare = with_generated_questions(bench, n_generated) if n_generated else None
-    rows = bench.run(conds, max_questions=max(ns), min_questions=config.min_questions, prepare=prepare)
-    table = amortized_table(rows, ns, config.t)
-    notes = generic_notes(rows, config)
+    options = bench.options_as(Options)
+    ns = tuple(sorted(set(options.ns)))
+    conds = paired(options.verbosities or DEFAULT_VERBOSITIES, sleep_spec(options))
+    n_generated = options.generate_questions
+    generated = Generated(n_generated)
+    prepare = with_generated_questions(bench, n_generated, generated) if n_generated else None
+    rows = bench.run(conds, max_questions=max(ns), min_questions=options.min_questions, prepare=prepare)
+    table = amortized_table(rows, ns, options.t)
+    notes = generic_notes(rows, options)
+    if n_generated:
+        bench.console.print(generated.summary(), highlight=False)
+        notes.append(generated.summary() + ".")
     missing = [str(r["n_queries"]) for r in table if not r.get("condition")]
     if missing:
         notes.append(
@@ -110,11 +156,11 @@ def run(bench: BenchRun) -> Outcome:
             "--generate-questions 10 for more)."
         )
     notes.append(
-        f"Cost per query = {config.t:g} x test-time tokens + sleep-time tokens / N (generated only)."
+        f"Cost per query = {options.t:g} x test-time tokens + sleep-time tokens / N (generated only)."
     )
     return Outcome(
         "amortization",
-        config,
+        options,
         bench.model_name,
         rows,
         {"amortization": table, "conditions": condition_table(rows)},
@@ -123,4 +169,47 @@ def run(bench: BenchRun) -> Outcome:
     )
 
 
-__all__ = ["DEFAULT_VERBOSITIES", "cost_claim", "run", "with_generated_questions"]
+def plot(outcome: Outcome, path: Path) -> Path:
+    fig, ax = plots.figure()
+    table = [r for r in outcome.tables["amortization"] if r.get("condition")]
+    colors = iter(plots.COLORS)
+    for n in sorted({r["n_queries"] for r in table}):
+        color = next(colors, "black")
+        for kind, style in (("sleep", "-"), ("test-time", ":")):
+            rows = sorted(
+                (r for r in table if r["n_queries"] == n and r["kind"] == kind),
+                key=lambda r: r["cost_per_query"],
+            )
+            if rows:
+                ax.plot(
+                    [r["cost_per_query"] for r in rows],
+                    [r["accuracy"] for r in rows],
+                    style,
+                    color=color,
+                    marker="o" if kind == "sleep" else "s",
+                    label=f"{plots.STYLE[kind][2]}, N={n}",
+                )
+    plots.log_x_if_positive(ax, table, "cost_per_query")
+    what = f"amortized cost per query (t={outcome.options.t:g})"
+    xlabel = "cost per query = t x test tokens + sleep tokens / N"
+    return plots.finish(fig, ax, path, plots.title(outcome, what), xlabel, "accuracy (%)")
+
+
+EXPERIMENT = Experiment(
+    "amortization",
+    "Multi-Query: cost per query (t x test tokens + sleep tokens / N) for N queries per context.",
+    Options,
+    run,
+    plot,
+)
+
+__all__ = [
+    "DEFAULT_VERBOSITIES",
+    "EXPERIMENT",
+    "Generated",
+    "Options",
+    "cost_claim",
+    "plot",
+    "run",
+    "with_generated_questions",
+]

@@ -1,14 +1,24 @@
-"""What every experiment returns, and the small helpers they share."""
+"""What an experiment is (``Experiment``), what it returns (``Outcome``), and the helpers they share.
+
+An experiment is one record in one module: its name, a one-line summary, its
+options model (a ``BenchOptions`` subclass), ``run(bench) -> Outcome`` and
+``plot(outcome, path) -> path``. ``experiments/__init__.py`` lists them; the CLI
+builds one ``sleeptime bench`` command per record.
+"""
 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from ..config import BenchConfig, Condition, SleepSpec
+from ..config import BenchOptions, Condition, SleepSpec
 from ..metrics import Row
+
+if TYPE_CHECKING:
+    from ..runner import BenchRun
 
 # With fewer graded questions than this, a report says the numbers cannot settle a claim.
 FEW_QUESTIONS = 30
@@ -31,7 +41,7 @@ class Claim:
 @dataclass
 class Outcome:
     experiment: str
-    config: BenchConfig
+    options: BenchOptions
     model: str
     rows: list[Row]
     tables: dict[str, list[Row]]  # the first is the main table (summary.csv)
@@ -41,11 +51,26 @@ class Outcome:
     data: dict[str, Any] = field(default_factory=dict)  # extra series for plots
 
 
-def sleep_spec(config: BenchConfig, **fields: Any) -> SleepSpec:
-    """A sleep budget with the run's --sleep-rounds / --sleep-max-tokens unless given."""
-    fields.setdefault("rounds", config.sleep_rounds)
-    fields.setdefault("max_tokens", config.sleep_max_tokens)
-    return SleepSpec(**fields)
+@dataclass(frozen=True)
+class Experiment:
+    """One of the paper's experiments: everything the CLI, the runner and the report need."""
+
+    name: str
+    summary: str  # one line: the command's help and the docs' table
+    options: type[BenchOptions]
+    run: Callable[[BenchRun], Outcome]
+    plot: Callable[[Outcome, Path], Path]
+
+
+def sleep_spec(options: BenchOptions, **knobs: Any) -> SleepSpec:
+    """A sleep budget: ``knobs``, over --sleep-rounds / --sleep-max-tokens, over --sleep."""
+    merged: dict[str, Any] = dict(options.sleep)
+    if options.sleep_rounds is not None:
+        merged["rounds"] = options.sleep_rounds
+    if options.sleep_max_tokens is not None:
+        merged["max_tokens"] = options.sleep_max_tokens
+    merged.update({k: v for k, v in knobs.items() if v is not None})
+    return SleepSpec(**merged)
 
 
 def paired(verbosities: tuple[int, ...], spec: SleepSpec, *, effort: str | None = None) -> list[Condition]:
@@ -59,6 +84,32 @@ def paired(verbosities: tuple[int, ...], spec: SleepSpec, *, effort: str | None 
     return out
 
 
+def overlap(a: Row, b: Row, metric: str = "accuracy") -> bool:
+    """Do the 95% intervals of two table rows overlap (or is either unknown)? Then the data cannot
+    carry a verdict on which is ahead."""
+    lows = [r.get(f"{metric}_ci_low") for r in (a, b)]
+    highs = [r.get(f"{metric}_ci_high") for r in (a, b)]
+    known = all(isinstance(v, (int, float)) and not math.isnan(v) for v in (*lows, *highs))
+    return not known or (lows[0] <= highs[1] and lows[1] <= highs[0])  # type: ignore[operator]
+
+
+def judged(
+    measured: str, holds: bool | None, *pairs: tuple[Row, Row], metric: str = "accuracy"
+) -> tuple[str, bool | None]:
+    """A claim's verdict: "cannot tell" (None) whenever the 95% intervals of a compared pair
+    overlap, whatever the point estimates say; the measured text says so."""
+    if holds is None or not any(overlap(a, b, metric) for a, b in pairs):
+        return measured, holds
+    return f"{measured} (95% intervals overlap)", None
+
+
+def interval_text(row: Row, metric: str = "accuracy") -> str:
+    low, high = row.get(f"{metric}_ci_low"), row.get(f"{metric}_ci_high")
+    if not isinstance(low, (int, float)) or not isinstance(high, (int, float)) or math.isnan(low):
+        return ""
+    return f" [{pct(low)}-{pct(high)}]"
+
+
 def pct(value: float) -> str:
     return "n/a" if math.isnan(value) else f"{value:.0%}"
 
@@ -68,7 +119,7 @@ def pp(value: float) -> str:
     return "n/a" if math.isnan(value) else f"{value * 100:+.1f} pp"
 
 
-def generic_notes(rows: list[Row], config: BenchConfig) -> list[str]:
+def generic_notes(rows: list[Row], options: BenchOptions) -> list[str]:
     """What every report should say about how far its numbers can be trusted."""
     notes = []
     questions = len({(r["seed"], r["example_id"], r["question_index"]) for r in rows})
@@ -89,9 +140,22 @@ def generic_notes(rows: list[Row], config: BenchConfig) -> list[str]:
             f"{len(raw)} sleep-time answer(s) had no learned context (the sleep failed) and were "
             "answered from the raw context, as the engine does for users."
         )
-    if config.seeds == 1:
+    if options.seeds == 1:
         notes.append("One seed: the spread across runs is not measured (the paper averages 3 runs).")
     return notes
 
 
-__all__ = ["FEW_QUESTIONS", "Claim", "Outcome", "generic_notes", "paired", "pct", "pp", "sleep_spec"]
+__all__ = [
+    "FEW_QUESTIONS",
+    "Claim",
+    "Experiment",
+    "Outcome",
+    "generic_notes",
+    "interval_text",
+    "judged",
+    "overlap",
+    "paired",
+    "pct",
+    "pp",
+    "sleep_spec",
+]

@@ -10,25 +10,48 @@ better.
 from __future__ import annotations
 
 import functools
+import math
 from collections.abc import Callable
+from pathlib import Path
 
-from ..config import BenchConfig, Condition
+from pydantic import Field
+
+from ...llm.base import ReasoningEffort
+from .. import plots
+from ..config import BenchOptions, Condition
 from ..escalation import escalation_table
 from ..metrics import Row, condition_table, ratio_at_equal_accuracy
 from ..runner import BenchRun
-from .common import Claim, Outcome, generic_notes, paired, pct, pp, sleep_spec
+from .common import (
+    Claim,
+    Experiment,
+    Outcome,
+    generic_notes,
+    interval_text,
+    judged,
+    paired,
+    pct,
+    pp,
+    sleep_spec,
+)
 
 DEFAULT_VERBOSITIES = (0, 1, 2, 3, 4)
 EFFORT_VERBOSITY = 3
 
 
-def conditions(config: BenchConfig) -> list[Condition]:
-    spec = sleep_spec(config)
-    if not config.efforts:
-        return paired(config.verbosities or DEFAULT_VERBOSITIES, spec)
-    v = (config.verbosities or (EFFORT_VERBOSITY,))[0]
+class Options(BenchOptions):
+    efforts: tuple[ReasoningEffort, ...] = Field(
+        (), description="Reasoning efforts instead of verbosities, e.g. low,medium,high (reasoning models)."
+    )
+
+
+def conditions(options: Options) -> list[Condition]:
+    spec = sleep_spec(options)
+    if not options.efforts:
+        return paired(options.verbosities or DEFAULT_VERBOSITIES, spec)
+    v = (options.verbosities or (EFFORT_VERBOSITY,))[0]
     out = []
-    for effort in config.efforts:
+    for effort in options.efforts:
         params = {"budget": effort}
         out.append(Condition(f"sleep-time {effort}", "sleep", v, spec, effort=effort, params=params))
         out.append(Condition(f"test-time {effort}", "test-time", v, effort=effort, params=params))
@@ -36,12 +59,13 @@ def conditions(config: BenchConfig) -> list[Condition]:
 
 
 def run(bench: BenchRun) -> Outcome:
-    rows = bench.run(conditions(bench.config))
+    options = bench.options_as(Options)
+    rows = bench.run(conditions(options))
     table = condition_table(rows)
     claims = tokens_claims(table)
-    notes = generic_notes(rows, bench.config)
+    notes = generic_notes(rows, options)
     tables = {"conditions": table}
-    escalation = escalation_table(rows, _notes_reader(bench)) if not bench.config.efforts else []
+    escalation = escalation_table(rows, _notes_reader(bench)) if not options.efforts else []
     if escalation:
         tables["escalation"] = escalation
         notes.append(
@@ -49,7 +73,7 @@ def run(bench: BenchRun) -> Outcome:
             "verbosity's answer is kept when the learned context contains what it states, else the "
             "answer at the higher verbosity replaces it and both calls' tokens count."
         )
-    return Outcome("pareto", bench.config, bench.model_name, rows, tables, claims, notes)
+    return Outcome("pareto", options, bench.model_name, rows, tables, claims, notes)
 
 
 def _notes_reader(bench: BenchRun) -> Callable[[str], str]:
@@ -60,46 +84,94 @@ def _notes_reader(bench: BenchRun) -> Callable[[str], str]:
     return notes
 
 
+def _baseline_at(base: list[Row], tokens: float) -> Row:
+    """The baseline condition a sleep-time point is compared with: the one with the most tokens at
+    or below its tokens (the baseline's accuracy at that budget), else the cheapest."""
+    below = [r for r in base if float(r["test_tokens"]) <= tokens]
+    if below:
+        return max(below, key=lambda r: float(r["test_tokens"]))
+    return min(base, key=lambda r: float(r["test_tokens"]))
+
+
+def _best(rows: list[Row]) -> Row:
+    return max(rows, key=lambda r: (float(r["accuracy"]), -float(r["test_tokens"])))
+
+
 def tokens_claims(table: list[Row], *, metric: str = "accuracy") -> list[Claim]:
-    """The two Pareto claims, from a table with kind / test_tokens / accuracy per condition."""
-    sleep = [r for r in table if r["kind"] == "sleep"]
-    base = [r for r in table if r["kind"] == "test-time"]
+    """The two Pareto claims, from a table with kind / test_tokens / accuracy (and its 95%
+    interval) per condition; "cannot tell" wherever the compared conditions' intervals overlap."""
+    sleep = [r for r in table if r["kind"] == "sleep" and not math.isnan(float(r["accuracy"]))]
+    base = [r for r in table if r["kind"] == "test-time" and not math.isnan(float(r["accuracy"]))]
     sleep_pts = [(float(r["test_tokens"]), float(r["accuracy"])) for r in sleep]
     base_pts = [(float(r["test_tokens"]), float(r["accuracy"])) for r in base]
     ratio = ratio_at_equal_accuracy(sleep_pts, base_pts)
-    best_sleep = max((a for _, a in sleep_pts), default=0.0)
-    best_base = max((a for _, a in base_pts), default=0.0)
     holds: bool | None
-    if ratio is not None:
-        measured = (
-            f"{ratio['ratio']:.1f}x: sleep-time reaches {pct(ratio['accuracy'])} {metric} with "
-            f"{ratio['x']:.0f} test-time tokens; test-time-only needs {ratio['baseline_x']:.0f}"
+    pairs: list[tuple[Row, Row]] = []
+    if not sleep or not base:
+        measured, holds = "no data", None
+    elif ratio is not None:
+        point = next(
+            r
+            for r in sleep
+            if (float(r["test_tokens"]), float(r["accuracy"])) == (ratio["x"], ratio["accuracy"])
         )
-        holds = ratio["ratio"] > 1
-    elif best_sleep > best_base:
+        other = _baseline_at(base, ratio["x"])
         measured = (
-            f"test-time-only never reaches sleep-time's {metric}: best {pct(best_base)} "
-            f"vs {pct(best_sleep)} with sleep-time"
+            f"{ratio['ratio']:.1f}x: sleep-time reaches {pct(ratio['accuracy'])}{interval_text(point)} "
+            f"{metric} with {ratio['x']:.0f} test-time tokens; test-time-only needs "
+            f"{ratio['baseline_x']:.0f} "
+            f"({other['condition']}: {pct(float(other['accuracy']))}{interval_text(other)})"
         )
-        holds = True
-    elif best_sleep > 0:
-        measured, holds = f"sleep-time never matches the baseline's {metric}", False
+        holds, pairs = ratio["ratio"] > 1, [(point, other)]
+    elif _best(sleep)["accuracy"] > _best(base)["accuracy"]:
+        top_sleep, top_base = _best(sleep), _best(base)
+        measured = (
+            f"test-time-only never reaches sleep-time's {metric}: best {pct(top_base['accuracy'])}"
+            f"{interval_text(top_base)} vs {pct(top_sleep['accuracy'])}{interval_text(top_sleep)} "
+            "with sleep-time"
+        )
+        holds, pairs = True, [(top_sleep, top_base)]
+    elif _best(sleep)["accuracy"] > 0:
+        top_sleep, top_base = _best(sleep), _best(base)
+        measured = (
+            f"sleep-time never matches the baseline's {metric}: best {pct(top_sleep['accuracy'])}"
+            f"{interval_text(top_sleep)} vs {pct(top_base['accuracy'])}{interval_text(top_base)}"
+        )
+        holds, pairs = False, [(top_sleep, top_base)]
     else:
         measured, holds = f"sleep-time scored 0 {metric} everywhere: nothing to compare", None
+    measured, holds = judged(measured, holds, *pairs)
     claims = [Claim(f"Fewer test-time tokens at equal {metric} (low budgets)", "~5x fewer", measured, holds)]
     if sleep and base:
-        top_sleep, top_base = float(sleep[-1]["accuracy"]), float(base[-1]["accuracy"])
-        diff = top_base - top_sleep
+        top_sleep, top_base = sleep[-1], base[-1]
+        diff = float(top_base["accuracy"]) - float(top_sleep["accuracy"])
+        measured, holds = judged(
+            f"{top_base['condition']} {pct(top_base['accuracy'])}{interval_text(top_base)} vs "
+            f"{top_sleep['condition']} {pct(top_sleep['accuracy'])}{interval_text(top_sleep)} ({pp(diff)})",
+            None if top_base["accuracy"] == top_sleep["accuracy"] == 0 else diff >= 0,
+            (top_sleep, top_base),
+        )
         claims.append(
             Claim(
                 "At the highest budget, test-time-only is slightly better",
                 "baseline slightly ahead",
-                f"{base[-1]['condition']} {pct(top_base)} vs {sleep[-1]['condition']} {pct(top_sleep)} "
-                f"({pp(diff)})",
-                None if top_base == top_sleep == 0 else diff >= 0,
+                measured,
+                holds,
             )
         )
     return claims
 
 
-__all__ = ["DEFAULT_VERBOSITIES", "conditions", "run", "tokens_claims"]
+def plot(outcome: Outcome, path: Path) -> Path:
+    return plots.tradeoff(outcome, path, "accuracy")
+
+
+EXPERIMENT = Experiment(
+    "pareto",
+    "Accuracy vs test-time tokens, verbosity 0-4 (or --efforts), with and without sleep-time.",
+    Options,
+    run,
+    plot,
+)
+
+__all__ = ["DEFAULT_VERBOSITIES", "EXPERIMENT", "Options", "conditions", "plot", "run", "tokens_claims"]

@@ -10,30 +10,38 @@ favours the baseline; the paper finds sleep-time generally dominates anyway.
 from __future__ import annotations
 
 import itertools
+from pathlib import Path
 
-from ..config import Condition
+from pydantic import Field
+
+from .. import plots
+from ..config import BenchOptions, Condition
 from ..metrics import Row, by, condition_table, mean, mean_std, pass_at_k
 from ..runner import BenchRun
-from .common import Claim, Outcome, generic_notes, pct, sleep_spec
+from .common import Claim, Experiment, Outcome, generic_notes, pct, sleep_spec
 
 DEFAULT_SLEEP_VERBOSITIES = (0, 1, 2)
 BASELINE = "test-time v0 pass@k"
 
 
-def conditions(bench: BenchRun) -> list[Condition]:
-    config = bench.config
-    spec = sleep_spec(config)
+class Options(BenchOptions):
+    n: int = Field(5, ge=1, le=64, description="Samples per question for pass@k.")
+    temperature: float = Field(0.7, gt=0, le=2, description="Sampling temperature of the samples.")
+
+
+def conditions(options: Options) -> list[Condition]:
+    spec = sleep_spec(options)
     out = [
         Condition(f"sleep-time v{v}", "sleep", v, spec, params={"mode": "sleep-time", "budget": v})
-        for v in config.verbosities or DEFAULT_SLEEP_VERBOSITIES
+        for v in options.verbosities or DEFAULT_SLEEP_VERBOSITIES
     ]
     out.append(
         Condition(
             BASELINE,
             "test-time",
             0,
-            n=config.n_samples,
-            temperature=config.sample_temperature,
+            n=options.n,
+            temperature=options.temperature,
             params={"mode": "pass@k", "budget": 0},
         )
     )
@@ -80,7 +88,8 @@ def at_tokens(curve: list[Row], x: float) -> float:
 
 
 def run(bench: BenchRun) -> Outcome:
-    rows = bench.run(conditions(bench))
+    options = bench.options_as(Options)
+    rows = bench.run(conditions(options))
     table = condition_table(rows)
     curve = passk_curve([r for r in rows if r["condition"] == BASELINE])
     sleep = [r for r in table if r["kind"] == "sleep"]
@@ -98,16 +107,46 @@ def run(bench: BenchRun) -> Outcome:
     claims = [
         Claim("Sleep-time beats pass@k at equal test-time tokens", "generally dominates", measured, holds)
     ]
-    notes = generic_notes(rows, bench.config)
+    notes = generic_notes(rows, options)
     notes.append(
-        f"pass@k samples {bench.config.n_samples} answers at temperature "
-        f"{bench.config.sample_temperature:g}; "
+        f"pass@k samples {options.n} answers at temperature {options.temperature:g}; "
         "x = k x average tokens per sample. pass@k counts a question solved when any of k samples "
         "is right, an oracle no deployed system has."
     )
     return Outcome(
-        "passk", bench.config, bench.model_name, rows, {"passk": curve, "conditions": table}, claims, notes
+        "passk", options, bench.model_name, rows, {"passk": curve, "conditions": table}, claims, notes
     )
 
 
-__all__ = ["BASELINE", "DEFAULT_SLEEP_VERBOSITIES", "at_tokens", "conditions", "passk_curve", "run"]
+def plot(outcome: Outcome, path: Path) -> Path:
+    fig, ax = plots.figure()
+    curve = outcome.tables["passk"]
+    plots.line(ax, curve, "test_tokens", "pass_at_k", label=BASELINE, color="tab:orange", marker="s", tag="k")
+    sleep = [r for r in outcome.tables["conditions"] if r["kind"] == "sleep"]
+    plots.line(
+        ax, sleep, "test_tokens", "accuracy", label="sleep-time", color="tab:blue", marker="o", tag="budget"
+    )
+    plots.log_x_if_positive(ax, [*curve, *sleep], "test_tokens")
+    xlabel = "avg test-time completion tokens per question"
+    return plots.finish(fig, ax, path, plots.title(outcome, "pass@k vs sleep-time"), xlabel, "accuracy (%)")
+
+
+EXPERIMENT = Experiment(
+    "passk",
+    "pass@k of sampled verbosity-0 answers vs sleep-time, at equal test-time tokens.",
+    Options,
+    run,
+    plot,
+)
+
+__all__ = [
+    "BASELINE",
+    "DEFAULT_SLEEP_VERBOSITIES",
+    "EXPERIMENT",
+    "Options",
+    "at_tokens",
+    "conditions",
+    "passk_curve",
+    "plot",
+    "run",
+]

@@ -9,33 +9,47 @@ sleep-time is reported per bin. The paper: the gain grows with predictability.
 from __future__ import annotations
 
 import math
+from pathlib import Path
 from typing import Any
+
+from pydantic import Field
 
 from ...errors import ConfigurationError, InvalidInputError
 from ...llm import load_model
 from ...llm.base import LLM, ScoringLLM
+from .. import plots
 from ..asking import context_text
 from ..cache import CachingModel, caching
+from ..config import BenchOptions, ScoreKind
 from ..datasets import Example
 from ..metrics import condition_table
 from ..predictability import bin_table, score_question, trend
 from ..runner import BenchRun
-from .common import Claim, Outcome, generic_notes, paired, pp, sleep_spec
+from .common import Claim, Experiment, Outcome, generic_notes, paired, pp, sleep_spec
 
 DEFAULT_VERBOSITIES = (0,)
+
+
+class Options(BenchOptions):
+    score: ScoreKind = Field("mean", description="mean (per question token) or sum of log P(q | c).")
+    score_model: str | None = Field(
+        None, description="Score log P(q | c) with this model (the paper: a base model); default: --model."
+    )
 
 
 def scoring_model(bench: BenchRun) -> LLM:
     """The model that scores questions: ``score_model`` if given (its calls logged with the
     run's), else the benchmark's; it must give token log-probabilities."""
     model = bench.engine.model
-    if bench.config.score_model is not None:
-        inner = load_model(bench.config.score_model, bench.engine.settings)
+    score_model = bench.options_as(Options).score_model
+    if score_model is not None:
+        inner = load_model(score_model, bench.engine.settings)
         model = caching(inner, model.log) if isinstance(model, CachingModel) else inner
     if not isinstance(model, ScoringLLM):
         raise ConfigurationError(
             f"the predictability experiment needs token log-probabilities, which {model.name} does not give",
-            hint="use the embedded model or a server that returns prompt logprobs (vLLM, llama-cpp-python)",
+            hint="pass --score-model smollm2-135m (or any .gguf), or use a server that returns prompt "
+            "logprobs (vLLM, llama-cpp-python)",
         )
     return model
 
@@ -53,22 +67,22 @@ def run(bench: BenchRun) -> Outcome:
 
 
 def _run(bench: BenchRun, model: LLM) -> Outcome:
-    config = bench.config
-    v = (config.verbosities or DEFAULT_VERBOSITIES)[0]
+    options = bench.options_as(Options)
+    v = (options.verbosities or DEFAULT_VERBOSITIES)[0]
 
     def annotate(example: Example) -> dict[str, Any]:
         try:
             score = score_question(model, context_text(example), example.question)
         except InvalidInputError:  # too long to score in the window
             return {"predictability": None}
-        value = score.value(config.score)
+        value = score.value(options.score)
         return {
             "predictability": None if math.isnan(value) else value,
             "logprob": score.logprob,
             "question_tokens": score.tokens,
         }
 
-    conds = paired((v,), sleep_spec(config))
+    conds = paired((v,), sleep_spec(options))
     rows = bench.run(conds, annotate=annotate)
     bins = bin_table(rows, conds[0].name, conds[1].name)
     shape = trend(bins)
@@ -84,19 +98,19 @@ def _run(bench: BenchRun, model: LLM) -> Outcome:
     else:
         measured, holds = "too few scored examples for bins", None
     claims = [Claim("The gain of sleep-time grows with predictability", "grows", measured, holds)]
-    notes = generic_notes(rows, config)
+    notes = generic_notes(rows, options)
     scorer = (
         f"{model.name}, a separate scorer (the paper scored with a base model)"
-        if config.score_model
+        if options.score_model
         else f"{bench.model_name} itself (the paper used a base model; see --score-model)"
     )
     notes.append(
-        f"Score: {'mean log P per question token' if config.score == 'mean' else 'log P(q | c), summed'} "
+        f"Score: {'mean log P per question token' if options.score == 'mean' else 'log P(q | c), summed'} "
         f"under {scorer}; 5 quantile bins per seed."
     )
     return Outcome(
         "predictability",
-        config,
+        options,
         bench.model_name,
         rows,
         {"bins": bins, "conditions": condition_table(rows)},
@@ -105,4 +119,37 @@ def _run(bench: BenchRun, model: LLM) -> Outcome:
     )
 
 
-__all__ = ["DEFAULT_VERBOSITIES", "run", "scoring_model"]
+def plot(outcome: Outcome, path: Path) -> Path:
+    fig, ax = plots.figure()
+    bins = outcome.tables["bins"]
+    if bins:
+        xs = [b["bin"] for b in bins]
+        ax.bar(
+            xs,
+            [b["gain"] for b in bins],
+            yerr=[b["gain_std"] for b in bins],
+            color="tab:blue",
+            alpha=0.7,
+            capsize=3,
+            label="accuracy gain (sleep - test-time)",
+        )
+        ax.plot(xs, [b["sleep_accuracy"] for b in bins], "o-", color="tab:green", label="sleep-time accuracy")
+        ax.plot(
+            xs, [b["baseline_accuracy"] for b in bins], "s:", color="tab:orange", label="test-time accuracy"
+        )
+        ax.axhline(0, color="black", linewidth=0.8)
+        ax.set_xticks(xs)
+    what = "gain by predictability bin (1 = least)"
+    xlabel = "quantile bin of log P(q | c)"
+    return plots.finish(fig, ax, path, plots.title(outcome, what), xlabel, "accuracy / gain (%)")
+
+
+EXPERIMENT = Experiment(
+    "predictability",
+    "Sleep-time's accuracy gain per quantile bin of log P(q | c) under the model.",
+    Options,
+    run,
+    plot,
+)
+
+__all__ = ["DEFAULT_VERBOSITIES", "EXPERIMENT", "Options", "plot", "run", "scoring_model"]

@@ -17,15 +17,20 @@ from __future__ import annotations
 
 import re
 from dataclasses import replace
+from pathlib import Path
+from typing import Annotated, Any
+
+from pydantic import Field
 
 from ...llm.base import Usage
+from .. import plots
 from ..asking import AskRequest, Attempt
-from ..config import Condition
+from ..config import BenchOptions, Condition
 from ..datasets import QA, Example, file_f1
 from ..datasets.swe_features import normalize_path
 from ..metrics import condition_table
 from ..runner import BenchRun
-from .common import Outcome, generic_notes, sleep_spec
+from .common import Experiment, Outcome, generic_notes, sleep_spec
 from .pareto import tokens_claims
 
 DEFAULT_VERBOSITY = 3
@@ -85,12 +90,22 @@ def grade_files(example: Example, qa: QA, text: str) -> float:
     return file_f1([line for line in text.splitlines() if line.strip()], example.meta.get("gold_files", []))
 
 
-def conditions(bench: BenchRun) -> list[Condition]:
-    config = bench.config
-    v = (config.verbosities or (DEFAULT_VERBOSITY,))[0]
-    spec = sleep_spec(config)
+class Options(BenchOptions):
+    dataset: str = Field("swe-features", description="Dataset: swe-features (see --tasks).")
+    steps: tuple[Annotated[int, Field(ge=1, le=50)], ...] = Field(
+        (1, 2, 4), description="Step budgets, e.g. 1,2,4."
+    )
+    tasks: Path | None = Field(None, description="SWE-Features JSONL (default: the bundled task).")
+
+    def dataset_options(self) -> dict[str, Any]:
+        return {**super().dataset_options(), **({"path": self.tasks} if self.tasks is not None else {})}
+
+
+def conditions(options: Options) -> list[Condition]:
+    v = (options.verbosities or (DEFAULT_VERBOSITY,))[0]
+    spec = sleep_spec(options)
     out = []
-    for n in config.steps:
+    for n in options.steps:
         params = {"budget": n}
         out.append(Condition(f"sleep-time {n} steps", "sleep", v, spec, steps=n, params=params))
         out.append(Condition(f"test-time {n} steps", "test-time", v, steps=n, params=params))
@@ -98,7 +113,8 @@ def conditions(bench: BenchRun) -> list[Condition]:
 
 
 def run(bench: BenchRun) -> Outcome:
-    rows = bench.run(conditions(bench), asker=ask_in_steps, grader=grade_files)
+    options = bench.options_as(Options)
+    rows = bench.run(conditions(options), asker=ask_in_steps, grader=grade_files)
     table = condition_table(rows)
     claims = tokens_claims(table, metric="file F1")
     claims[0] = replace(claims[0], paper="~1.5x fewer")
@@ -106,14 +122,36 @@ def run(bench: BenchRun) -> Outcome:
         claims[1] = replace(
             claims[1], claim="At the highest step budget, test-time-only is ahead", paper="baseline ahead"
         )
-    notes = generic_notes(rows, bench.config)
+    notes = generic_notes(rows, options)
     notes.append(
         "Accuracy here is the mean file F1. A simplified case study: the model names files from the "
         "PR description and the related PRs; it does not browse or edit a repository."
     )
-    if bench.config.dataset_path is None:
+    if options.tasks is None:
         notes.append("Run on the one bundled example task (pass --tasks FILE for the real SWE-Features set).")
-    return Outcome("swe", bench.config, bench.model_name, rows, {"conditions": table}, claims, notes)
+    return Outcome("swe", options, bench.model_name, rows, {"conditions": table}, claims, notes)
 
 
-__all__ = ["ask_in_steps", "conditions", "files_in", "grade_files", "run", "step_question"]
+def plot(outcome: Outcome, path: Path) -> Path:
+    return plots.tradeoff(outcome, path, "file F1")
+
+
+EXPERIMENT = Experiment(
+    "swe",
+    "SWE-Features case study: name the files a feature PR modifies, under a step budget; file F1.",
+    Options,
+    run,
+    plot,
+)
+
+__all__ = [
+    "EXPERIMENT",
+    "Options",
+    "ask_in_steps",
+    "conditions",
+    "files_in",
+    "grade_files",
+    "plot",
+    "run",
+    "step_question",
+]
