@@ -11,12 +11,11 @@ from rich.text import Text
 
 from ..budget import Budget
 from ..learned import LearnedContext
-from ..progress import Tracker
 from ..sleep import STRATEGIES
 from .answering import ask_and_print, read_question
 from .app import app, console, err_console, state_of
 from .render import learned_summary
-from .waiting import load_model, waiting
+from .waiting import CallCounter, load_model, waiting
 
 
 class Effort(str, Enum):
@@ -53,27 +52,17 @@ def sleep_command(
     budget = Budget.parse(
         {"rounds": rounds, "k": k, "max_tokens": max_tokens, "reasoning_effort": effort and effort.value}
     )
-    resolved = engine.resolve_sleep_budget(budget)
-    total = resolved.rounds * resolved.k
     load_model(engine, sleep=True)
-    calls = 0
-
-    def called(n: int) -> None:
-        nonlocal calls
-        calls += n
-        tracker.advance(task, n)
-
-    with Tracker(err_console) as tracker:
-        task = tracker.add_task(f"sleeping on {context_id} (model calls)", total)
+    with CallCounter(f"sleeping on {context_id}", enabled=not as_json) as counter:
         learned = engine.sleep(
             context_id,
             budget,
             strategy=strategy or STRATEGIES[0],
             force=force,
             truncate=truncate,
-            on_call=called,
+            on_call=counter,
         )
-    reused = calls == 0
+    reused = counter.calls == 0
     if as_json:
         console.print_json(json.dumps({**learned_summary(learned, with_text=True), "reused": reused}))
         return
