@@ -8,7 +8,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from ..costs import DEFAULT_T, cost_per_query
-from .metrics import Row, by, mean, mean_std
+from .metrics import Row, by, interval95, mean, mean_std
 
 DEFAULT_NS = (1, 2, 5, 10)
 
@@ -38,6 +38,7 @@ def amortized_table(rows: Sequence[Row], ns: Iterable[int], t: float = DEFAULT_T
         for (name,), group in by(chosen, "condition").items():
             per_seed = [_seed_cost(g, n, t) for g in by(group, "seed").values()]
             acc, acc_sd = mean_std(p[0] for p in per_seed)
+            low, high = interval95([float(r["score"]) for r in group])
             cost, cost_sd = mean_std(p[3] for p in per_seed)
             table.append(
                 {
@@ -49,6 +50,8 @@ def amortized_table(rows: Sequence[Row], ns: Iterable[int], t: float = DEFAULT_T
                     "questions": len(group),
                     "accuracy": acc,
                     "accuracy_std": acc_sd,
+                    "accuracy_ci_low": low,
+                    "accuracy_ci_high": high,
                     "test_tokens": mean(p[1] for p in per_seed),
                     "sleep_tokens_per_context": mean(p[2] for p in per_seed),
                     "cost_per_query": cost,

@@ -31,11 +31,13 @@ def mean_std(values: Iterable[float]) -> tuple[float, float]:
     return m, math.sqrt(sum((v - m) ** 2 for v in items) / (len(items) - 1))
 
 
-def interval95(scores: Sequence[float], *, binary: bool | None = None) -> tuple[float, float]:
+def interval95(
+    scores: Sequence[float], *, binary: bool | None = None, bounds: tuple[float, float] = (0.0, 1.0)
+) -> tuple[float, float]:
     """A 95% interval for the mean score of these questions, pooled over seeds: Wilson's for
     right/wrong scores (sound for small n and for 0% or 100%), else mean ± 1.96 standard errors
-    clipped to [0, 1] (SWE file F1; none from a single score). ``binary`` None: inferred from
-    ``scores``. With one seed this is the only spread a run can state."""
+    clipped to ``bounds`` (SWE file F1; a gain in [-1, 1]; none from a single score).
+    ``binary`` None: inferred from ``scores``. With one seed this is the only spread a run can state."""
     n = len(scores)
     if binary is None:
         binary = all(s in (0.0, 1.0) for s in scores)
@@ -49,7 +51,7 @@ def interval95(scores: Sequence[float], *, binary: bool | None = None) -> tuple[
         return max(0.0, centre - half), min(1.0, centre + half)
     _, sd = mean_std(scores)
     half = z * sd / math.sqrt(n)
-    return max(0.0, m - half), min(1.0, m + half)
+    return max(bounds[0], m - half), min(bounds[1], m + half)
 
 
 def pass_at_k(n: int, c: int, k: int) -> float:

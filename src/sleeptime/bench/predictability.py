@@ -19,7 +19,7 @@ from typing import Any, Literal
 
 from ..errors import ConfigurationError
 from ..llm.base import LLM, ScoringLLM
-from .metrics import Row, by, mean, mean_std, spearman
+from .metrics import Row, by, interval95, mean, mean_std, spearman
 
 N_BINS = 5
 ScoreKind = Literal["mean", "sum"]
@@ -73,6 +73,7 @@ def bin_table(
     every bin's numbers are averaged across seeds (with their spread).
     """
     per_bin: dict[int, list[dict[str, float]]] = {}
+    pooled: dict[int, list[float]] = {}  # each question's gain, over seeds: the 95% interval
     for (_seed,), group in by(rows, "seed").items():
         sleep = {r["example_id"]: r for r in group if r["condition"] == sleep_condition}
         base = {r["example_id"]: r for r in group if r["condition"] == baseline_condition}
@@ -82,6 +83,9 @@ def bin_table(
             s = mean(float(sleep[i]["score"]) for i in members)
             t = mean(float(base[i]["score"]) for i in members)
             values = [float(sleep[i]["predictability"]) for i in members]
+            pooled.setdefault(b, []).extend(
+                float(sleep[i]["score"]) - float(base[i]["score"]) for i in members
+            )
             per_bin.setdefault(b, []).append(
                 {
                     "sleep": s,
@@ -96,6 +100,7 @@ def bin_table(
     for b in sorted(per_bin):
         seeds = per_bin[b]
         gain, gain_sd = mean_std(x["gain"] for x in seeds)
+        low, high = interval95(pooled[b], binary=False, bounds=(-1.0, 1.0))
         table.append(
             {
                 "bin": b + 1,
@@ -106,6 +111,8 @@ def bin_table(
                 "baseline_accuracy": mean(x["base"] for x in seeds),
                 "gain": gain,
                 "gain_std": gain_sd,
+                "gain_ci_low": low,
+                "gain_ci_high": high,
             }
         )
     return table

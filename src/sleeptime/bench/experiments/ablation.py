@@ -15,7 +15,18 @@ from .. import plots
 from ..config import BenchOptions, Condition
 from ..metrics import condition_table
 from ..runner import BenchRun
-from .common import Claim, Experiment, Outcome, generic_notes, paired, pct, pp, sleep_spec
+from .common import (
+    Claim,
+    Experiment,
+    Outcome,
+    generic_notes,
+    interval_text,
+    judged,
+    paired,
+    pct,
+    pp,
+    sleep_spec,
+)
 
 DEFAULT_VERBOSITIES = (0,)
 
@@ -43,13 +54,18 @@ def run(bench: BenchRun) -> Outcome:
         v = ctx_only["verbosity"]
         sleep = next(r for r in table if r["kind"] == "sleep" and r["verbosity"] == v)
         diff = sleep["accuracy"] - ctx_only["accuracy"]
+        measured, holds = judged(
+            f"sleep-time {pct(sleep['accuracy'])}{interval_text(sleep)} vs context-only "
+            f"{pct(ctx_only['accuracy'])}{interval_text(ctx_only)} ({pp(diff)})",
+            None if sleep["accuracy"] == ctx_only["accuracy"] == 0 else diff > 0,
+            (sleep, ctx_only),
+        )
         claims.append(
             Claim(
                 f"Sleep-time clearly beats guessing from the context alone (v{v})",
                 "sleep-time well ahead",
-                f"sleep-time {pct(sleep['accuracy'])} vs context-only "
-                f"{pct(ctx_only['accuracy'])} ({pp(diff)})",
-                None if sleep["accuracy"] == ctx_only["accuracy"] == 0 else diff > 0,
+                measured,
+                holds,
             )
         )
     notes = generic_notes(rows, options)

@@ -103,11 +103,13 @@ def judged(
     return f"{measured} (95% intervals overlap)", None
 
 
-def interval_text(row: Row, metric: str = "accuracy") -> str:
+def interval_text(row: Row, metric: str = "accuracy", fmt: Callable[[float], str] | None = None) -> str:
+    """`` [low-high]``, the row's 95% interval of ``metric`` (in percent), or "" if it has none."""
     low, high = row.get(f"{metric}_ci_low"), row.get(f"{metric}_ci_high")
     if not isinstance(low, (int, float)) or not isinstance(high, (int, float)) or math.isnan(low):
         return ""
-    return f" [{pct(low)}-{pct(high)}]"
+    show = fmt or pct
+    return f" [{show(low)} to {show(high)}]" if fmt else f" [{show(low)}-{show(high)}]"
 
 
 def pct(value: float) -> str:

@@ -16,9 +16,9 @@ from pydantic import Field
 
 from .. import plots
 from ..config import BenchOptions, Condition
-from ..metrics import Row, by, condition_table, mean, mean_std, pass_at_k
+from ..metrics import Row, by, condition_table, interval95, mean, mean_std, pass_at_k
 from ..runner import BenchRun
-from .common import Claim, Experiment, Outcome, generic_notes, pct, sleep_spec
+from .common import Claim, Experiment, Outcome, generic_notes, interval_text, overlap, pct, sleep_spec
 
 DEFAULT_SLEEP_VERBOSITIES = (0, 1, 2)
 BASELINE = "test-time v0 pass@k"
@@ -63,11 +63,15 @@ def passk_curve(rows: list[Row]) -> list[Row]:
             per_seed.append((acc, k * per_sample))
         acc_mean, acc_sd = mean_std(p[0] for p in per_seed)
         tok_mean, tok_sd = mean_std(p[1] for p in per_seed)
+        pooled = [pass_at_k(n, sum(1 for s in r["sample_scores"] if s >= 1.0), k) for r in rows]
+        low, high = interval95(pooled)
         curve.append(
             {
                 "k": k,
                 "pass_at_k": acc_mean,
                 "pass_at_k_std": acc_sd,
+                "pass_at_k_ci_low": low,
+                "pass_at_k_ci_high": high,
                 "test_tokens": tok_mean,
                 "test_tokens_std": tok_sd,
             }
@@ -75,16 +79,26 @@ def passk_curve(rows: list[Row]) -> list[Row]:
     return curve
 
 
-def at_tokens(curve: list[Row], x: float) -> float:
-    """pass@k on the curve at ``x`` tokens, interpolated; below one sample: pass@1."""
+def at_tokens(curve: list[Row], x: float, key: str = "pass_at_k") -> float:
+    """``key`` (pass@k, or an end of its interval) on the curve at ``x`` tokens, interpolated;
+    below one sample: pass@1's."""
     if x <= curve[0]["test_tokens"]:
-        return float(curve[0]["pass_at_k"])
+        return float(curve[0][key])
     for a, b in itertools.pairwise(curve):
         if x <= b["test_tokens"]:
             span = b["test_tokens"] - a["test_tokens"]
             w = (x - a["test_tokens"]) / span if span else 1.0
-            return float(a["pass_at_k"] + w * (b["pass_at_k"] - a["pass_at_k"]))
-    return float(curve[-1]["pass_at_k"])
+            return float(a[key] + w * (b[key] - a[key]))
+    return float(curve[-1][key])
+
+
+def _baseline_at(curve: list[Row], x: float) -> Row:
+    """pass@k on the curve at ``x`` tokens, with its 95% interval, as a row like a condition's."""
+    return {
+        "accuracy": at_tokens(curve, x),
+        "accuracy_ci_low": at_tokens(curve, x, "pass_at_k_ci_low"),
+        "accuracy_ci_high": at_tokens(curve, x, "pass_at_k_ci_high"),
+    }
 
 
 def run(bench: BenchRun) -> Outcome:
@@ -93,17 +107,24 @@ def run(bench: BenchRun) -> Outcome:
     table = condition_table(rows)
     curve = passk_curve([r for r in rows if r["condition"] == BASELINE])
     sleep = [r for r in table if r["kind"] == "sleep"]
-    comparisons = [(r, at_tokens(curve, float(r["test_tokens"]))) for r in sleep] if curve else []
-    wins = sum(1 for r, base in comparisons if r["accuracy"] >= base)
+    comparisons = [(r, _baseline_at(curve, float(r["test_tokens"]))) for r in sleep] if curve else []
+    # Only comparisons whose 95% intervals do not overlap can say who is ahead.
+    decided = [(r, base) for r, base in comparisons if not overlap(r, base)]
+    wins = sum(1 for r, base in decided if r["accuracy"] >= base["accuracy"])
+    holds: bool | None = None
     if comparisons:
         measured = "; ".join(
-            f"{r['condition']} {pct(r['accuracy'])} vs pass@k {pct(base)} at {r['test_tokens']:.0f} tokens"
+            f"{r['condition']} {pct(r['accuracy'])}{interval_text(r)} vs pass@k {pct(base['accuracy'])}"
+            f"{interval_text(base)} at {r['test_tokens']:.0f} tokens"
             for r, base in comparisons
         )
-        anything = any(r["accuracy"] > 0 or base > 0 for r, base in comparisons)
-        holds: bool | None = wins * 2 > len(comparisons) if anything else None
+        anything = any(r["accuracy"] > 0 or base["accuracy"] > 0 for r, base in comparisons)
+        if anything and decided:
+            holds = wins * 2 > len(decided)
+        elif anything:
+            measured += " (95% intervals overlap)"
     else:
-        measured, holds = "no data", None
+        measured = "no data"
     claims = [
         Claim("Sleep-time beats pass@k at equal test-time tokens", "generally dominates", measured, holds)
     ]

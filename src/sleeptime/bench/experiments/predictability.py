@@ -25,7 +25,7 @@ from ..datasets import Example
 from ..metrics import condition_table
 from ..predictability import bin_table, score_question, trend
 from ..runner import BenchRun
-from .common import Claim, Experiment, Outcome, generic_notes, paired, pp, sleep_spec
+from .common import Claim, Experiment, Outcome, generic_notes, interval_text, judged, paired, pp, sleep_spec
 
 DEFAULT_VERBOSITIES = (0,)
 
@@ -94,7 +94,12 @@ def _run(bench: BenchRun, model: LLM) -> Outcome:
             f"gain {pp(bins[0]['gain'])} in the least predictable bin, {pp(bins[-1]['gain'])} in the most "
             f"predictable; Spearman over bins {shape['spearman']:+.2f}"
         )
-        holds = shape["top_minus_bottom"] > 0 and not shape["spearman"] < 0
+        measured += (
+            f"; 95% intervals of the gain{interval_text(bins[0], 'gain', pp)} and"
+            f"{interval_text(bins[-1], 'gain', pp)}"
+        )
+        grows = shape["top_minus_bottom"] > 0 and not shape["spearman"] < 0
+        measured, holds = judged(measured, grows, (bins[0], bins[-1]), metric="gain")
     else:
         measured, holds = "too few scored examples for bins", None
     claims = [Claim("The gain of sleep-time grows with predictability", "grows", measured, holds)]

@@ -23,7 +23,7 @@ from .. import plots
 from ..config import BenchOptions, Condition, SleepSpec, sleep_knobs
 from ..metrics import Row, condition_table
 from ..runner import BenchRun
-from .common import Claim, Experiment, Outcome, generic_notes, pct, pp, sleep_spec
+from .common import Claim, Experiment, Outcome, generic_notes, interval_text, judged, pct, pp, sleep_spec
 
 DEFAULT_VERBOSITIES = (0,)
 
@@ -107,7 +107,10 @@ def run(bench: BenchRun) -> Outcome:
             f"{top['test_tokens_smallest']:.0f})"
         )
         nothing = math.isnan(top["gain"]) or top["best_accuracy"] == 0  # no correct answer anywhere
-        holds: bool | None = None if nothing else top["gain"] > 0
+        named = {r["condition"]: r for r in table}
+        best, smallest = named[top["best"]], named[top["smallest"]]
+        measured += f"; 95% intervals{interval_text(best)} vs{interval_text(smallest)}"
+        measured, holds = judged(measured, None if nothing else top["gain"] > 0, (best, smallest))
     else:
         measured, holds = "no sleep-time data", None
     claims = [
