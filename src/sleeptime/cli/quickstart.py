@@ -78,16 +78,16 @@ def run_quickstart(
     """Sleep and ask on every example; returns per-question rows and per-mode summaries."""
     chosen = modes(low, high)
     n_questions = sum(len(e["questions"]) for e in examples)
-    sleep_budget = engine.resolve_sleep_budget(None)
-    sleep_calls = len(examples) * sleep_budget.rounds * sleep_budget.k
     rows: list[dict[str, Any]] = []
     sleeps: list[dict[str, Any]] = []
     with Tracker(err_console, enabled=show_progress) as progress:
-        sleeping = progress.add_task("sleeping (model calls)", total=sleep_calls)
+        # Contexts, not calls: how many calls a sleep makes depends on the strategy and the model.
+        sleeping = progress.add_task("sleeping (contexts)", total=len(examples))
         asking = progress.add_task("answering", total=n_questions * len(chosen))
         for example in examples:
             context = engine.add_context(example["text"], {"example": example.get("name", "")})
-            learned = engine.sleep(context.id, on_call=lambda n: progress.advance(sleeping, n))
+            learned = engine.sleep(context.id)
+            progress.advance(sleeping)
             sleeps.append(
                 {
                     "context": example.get("name", context.id),
