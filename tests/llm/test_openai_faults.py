@@ -524,7 +524,7 @@ def test_retry_after_header_forms() -> None:
 
     import httpx
 
-    from sleeptime.llm.errors_map import retry_after_s
+    from sleeptime.llm.openai_errors import retry_after_s
 
     assert retry_after_s(httpx.Headers({"retry-after": "3"})) == 3.0
     assert retry_after_s(httpx.Headers({"retry-after-ms": "250", "retry-after": "9"})) == 0.25
@@ -547,7 +547,7 @@ def test_raw_transport_and_parse_errors_are_translated(raised: str, expected: ty
 
     import httpx
 
-    from sleeptime.llm.errors_map import map_backend_errors
+    from sleeptime.llm.openai_errors import map_backend_errors
 
     errors: dict[str, Exception] = {
         "connect": httpx.ConnectError("refused"),
@@ -561,7 +561,7 @@ def test_raw_transport_and_parse_errors_are_translated(raised: str, expected: ty
 
 
 def test_programmer_errors_pass_through_the_boundary() -> None:
-    from sleeptime.llm.errors_map import map_backend_errors
+    from sleeptime.llm.openai_errors import map_backend_errors
 
     with pytest.raises(TypeError), map_backend_errors("openai"):
         raise TypeError("bug")
@@ -569,7 +569,7 @@ def test_programmer_errors_pass_through_the_boundary() -> None:
 
 def test_the_sdks_own_http_client_errors_are_translated_too() -> None:
     httpx2 = pytest.importorskip("httpx2", reason="openai < 3 uses httpx itself")
-    from sleeptime.llm.errors_map import map_backend_errors
+    from sleeptime.llm.openai_errors import map_backend_errors
 
     with pytest.raises(BackendUnavailableError), map_backend_errors("openai"):
         raise httpx2.RemoteProtocolError("peer closed connection")

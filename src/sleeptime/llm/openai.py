@@ -25,7 +25,7 @@ from openai.types.chat import ChatCompletion
 
 from ..errors import BackendError, MalformedOutputError
 from .base import Completion, Message, PrefixReport, SamplingParams, Usage, render_plain
-from .errors_map import map_backend_errors
+from .openai_errors import map_backend_errors
 from .openai_text import SCORING_HINT as _SCORING_HINT
 from .openai_text import TextStream, continuation_logprob
 from .retry import call_with_retries
@@ -56,6 +56,7 @@ class OpenAIModel:
         extra_body: dict[str, object] | None = None,
         retry_base_delay: float = 0.5,
         retry_max_delay: float = 20.0,
+        max_concurrency: int = 8,
     ) -> None:
         if max_retries < 1:
             raise ValueError(f"max_retries counts attempts and must be at least 1, not {max_retries}")
@@ -80,6 +81,9 @@ class OpenAIModel:
         self._extra_body = dict(extra_body or {})
         self._retry_base_delay = retry_base_delay
         self._retry_max_delay = retry_max_delay
+        if max_concurrency < 1:
+            raise ValueError(f"max_concurrency must be at least 1, not {max_concurrency}")
+        self._max_concurrency = max_concurrency
         # What this server turned out not to accept; see _degrade. Guarded by _lock.
         self._lock = threading.Lock()
         self._dropped: set[str] = set()
@@ -93,6 +97,11 @@ class OpenAIModel:
     @property
     def context_window(self) -> int:
         return self._context_window
+
+    @property
+    def max_concurrency(self) -> int:
+        """Calls worth sending at once: the endpoint batches them (``openai_max_concurrency``)."""
+        return self._max_concurrency
 
     def count_tokens(self, text: str) -> int:
         """About four characters per token: the server's tokenizer is not available to

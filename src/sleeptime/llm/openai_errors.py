@@ -1,4 +1,5 @@
-"""The one place where OpenAI SDK and HTTP client exceptions become sleeptime errors.
+"""The one place where OpenAI SDK and HTTP client exceptions become sleeptime errors (the
+OpenAI-compatible backend's error map; other backends map their own errors where they call).
 
     openai.APITimeoutError, httpx TimeoutException, HTTP 408  -> BackendTimeoutError
     openai.RateLimitError (429)                              -> RateLimitedError(retry_after)
