@@ -83,7 +83,7 @@ def test_bad_settings_from_the_environment(cli: Invoke, monkeypatch: pytest.Monk
     monkeypatch.setenv("SLEEPTIME_N_THREADS", "0")
     _, err = cli("context", "list", code=EXIT_ERROR)
     assert "n_threads" in err
-    assert_one_error(err)
+    assert "sleeptime config show" in assert_one_error(err)
 
 
 def test_bad_option_values_exit_2(cli: Invoke) -> None:

@@ -12,7 +12,7 @@ from rich.text import Text
 
 from .. import __version__
 from ..engine import Engine
-from ..errors import ContextTooLongError, SleeptimeError
+from ..errors import BackendTimeoutError, ConfigurationError, ContextTooLongError, SleeptimeError
 from ..settings import Settings, load_settings, unknown_env_vars
 
 if TYPE_CHECKING:
@@ -37,6 +37,8 @@ CLI_HINTS: dict[type[SleeptimeError], str] = {
     ContextTooLongError: (
         "shorten the context, use a model with a larger window (--model), or pass --truncate"
     ),
+    BackendTimeoutError: "raise SLEEPTIME_REQUEST_TIMEOUT_S or lower --max-tokens",
+    ConfigurationError: "see `sleeptime config show` for each setting and where it came from",
 }
 
 
