@@ -8,14 +8,16 @@ with empty notes, so the two differ in nothing but ``c'``.
 from __future__ import annotations
 
 import re
+import time
+from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
 
 from . import prompts
-from .budget import Budget
+from .budget import AskBudget
 from .errors import InvalidInputError
-from .llm.base import LLM, Completion, Message, SamplingParams, Usage
+from .llm.base import LLM, Completion, Message, SamplingParams, StreamingLLM, Usage
 from .window import fit_text
 
 Source = Literal["learned", "raw"]
@@ -47,11 +49,89 @@ class Answer:
     created_at: datetime | None = None
     note: str = ""
     escalated: bool = False  # answered with the escalation budget (``Engine.ask(escalate=...)``)
+    finish_reasons: tuple[str, ...] = ()  # per sample: "stop", or "length" when max_tokens cut it
 
     @property
     def short(self) -> str:
         """The final 'The answer is X' sentence when the model wrote one, else the whole text."""
         return final_sentence(self.text)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The answer as JSON-ready data: the CLI's ``--json`` and the server's answer body."""
+        return {
+            "id": self.id,
+            "context_id": self.context_id,
+            "context_version": self.context_version,
+            "question": self.question,
+            "answer": self.text,
+            "answers": list(self.texts or (self.text,)),
+            "source": self.source,
+            "learned_context_id": self.learned_context_id,
+            "usage": {**self.usage.to_dict(), "total_tokens": self.usage.total_tokens},
+            "latency_s": self.latency_s,
+            "time_to_first_token_s": self.time_to_first_token_s,
+            "model": self.model,
+            "budget": self.budget,
+            "note": self.note,
+            "escalated": self.escalated,
+            "created_at": self.created_at.isoformat() if self.created_at else None,
+        }
+
+
+class AnswerStream:
+    """An answer as it is generated (``Engine.ask_stream``). Iterate once for its text
+    pieces; then ``answer`` is the finished ``Answer`` (recorded, unless asked not to).
+
+    What it is answered from is known before the first piece: ``source``,
+    ``context_id``, ``context_version``, ``learned_context_id``, ``note``, ``model``
+    and ``id``, the query id it will be recorded under (None when not recorded).
+    """
+
+    def __init__(
+        self,
+        pieces: Generator[str, None, Completion],
+        finish: Callable[[Completion], Answer],
+        *,
+        source: Source,
+        context_id: str,
+        context_version: int,
+        learned_context_id: str | None,
+        note: str,
+        model: str,
+        id: str | None,
+    ) -> None:
+        self._pieces, self._finish = pieces, finish
+        self.source, self.context_id, self.context_version = source, context_id, context_version
+        self.learned_context_id, self.note, self.model, self.id = learned_context_id, note, model, id
+        self._iterator: Generator[str, None, None] | None = None
+        self._answer: Answer | None = None
+
+    def __iter__(self) -> Iterator[str]:
+        if self._iterator is not None:
+            raise RuntimeError("an AnswerStream can be iterated only once")
+        self._iterator = self._run()
+        return self._iterator
+
+    def _run(self) -> Generator[str, None, None]:
+        completion = yield from self._pieces
+        self._answer = self._finish(completion)
+
+    @property
+    def answer(self) -> Answer:
+        if self._answer is None:
+            raise RuntimeError("the answer is not finished: iterate over the stream to its end first")
+        return self._answer
+
+    def close(self) -> None:
+        """Stop generating (a client went away); nothing is recorded. An embedded model is
+        released here, so close from the thread that iterated."""
+        (self._iterator or self._pieces).close()
+
+    def __enter__(self) -> AnswerStream:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
 
 def validate_question(question: object) -> str:
@@ -64,33 +144,59 @@ def validate_question(question: object) -> str:
     return question.strip()
 
 
-def answer_params(budget: Budget) -> SamplingParams:
+def answer_params(budget: AskBudget) -> SamplingParams:
     return SamplingParams(
-        max_tokens=budget.max_tokens or 512,
-        temperature=budget.temperature or 0.0,
+        max_tokens=budget.max_tokens,
+        temperature=budget.temperature,
         seed=budget.seed,
-        n=budget.n or 1,
+        n=budget.n,
         reasoning_effort=budget.reasoning_effort,
     )
 
 
 def build_answer_messages(
-    llm: LLM, context: str, notes: str, question: str, budget: Budget, *, truncate: bool = False
+    llm: LLM, context: str, notes: str, question: str, budget: AskBudget, *, truncate: bool = False
 ) -> list[Message]:
     """The answer prompt; the context (never the notes or question) is cut if asked and needed."""
-    max_tokens = budget.max_tokens or 512
-    reserved = max_tokens + llm.count_tokens(notes) + llm.count_tokens(question)
+    reserved = budget.max_tokens + llm.count_tokens(notes) + llm.count_tokens(question)
     context = fit_text(llm, context, reserved=reserved, truncate=truncate)
-    verbosity = 0 if budget.verbosity is None else budget.verbosity
-    return prompts.answer_messages(context, notes, question, verbosity)
+    return prompts.answer_messages(context, notes, question, budget.verbosity)
 
 
 def respond(
-    llm: LLM, context: str, notes: str, question: str, budget: Budget, *, truncate: bool = False
+    llm: LLM, context: str, notes: str, question: str, budget: AskBudget, *, truncate: bool = False
 ) -> Completion:
     """``T_b(q, c') -> a``: one model call with the notes (empty for the baseline) and the question."""
     messages = build_answer_messages(llm, context, notes, question, budget, truncate=truncate)
     return llm.complete(messages, answer_params(budget))
+
+
+def respond_stream(
+    llm: LLM, context: str, notes: str, question: str, budget: AskBudget, *, truncate: bool = False
+) -> Generator[str, None, Completion]:
+    """``respond``, yielding the text as it is generated; returns the ``Completion``.
+
+    A backend that cannot stream, or ``n > 1`` samples, gives one call and one piece.
+    Streams report no usage, so it is counted with the model's tokenizer.
+    """
+    messages = build_answer_messages(llm, context, notes, question, budget, truncate=truncate)
+    params = answer_params(budget)
+    if not isinstance(llm, StreamingLLM) or params.n > 1:
+        completion = llm.complete(messages, params)
+        if completion.text:
+            yield completion.text
+        return completion
+    started = time.perf_counter()
+    first: float | None = None
+    parts: list[str] = []
+    for piece in llm.stream(messages, params):
+        if first is None:
+            first = time.perf_counter() - started
+        parts.append(piece)
+        yield piece
+    text = "".join(parts)
+    usage = Usage(sum(llm.count_tokens(m["content"]) for m in messages), llm.count_tokens(text), 0, 1)
+    return Completion((text,), usage, llm.name, time.perf_counter() - started, first, ("stop",))
 
 
 _FINAL = re.compile(r"[^.\n]*\bthe (?:final )?answer is\b[^\n]*", re.IGNORECASE)

@@ -1,7 +1,18 @@
 """How much compute a sleep or an answer may spend.
 
 One ``Budget`` type serves both phases; each phase reads the fields that concern
-it. A field left at ``None`` means "use the engine's default", never "no limit".
+it. "Not set" and "no limit" are kept apart:
+
+- In a ``Budget``, a field left at ``None`` is *not set*: it takes the configured
+  default (``settings.sleep_budget`` / ``settings.ask_budget``), then the built-in
+  one below. A budget has no "no limit": every model call is bounded by ``max_tokens``.
+- ``resolve_sleep`` and ``resolve_ask`` are the one place where defaults are applied.
+  They return a ``SleepBudget`` / ``AskBudget``, in which every field that phase reads
+  is set, so nothing past resolution needs (or has) a fallback of its own. There,
+  ``seed=None`` means unseeded and ``reasoning_effort=None`` means not sent.
+- Limits that can be switched off (the server's sleep-token windows,
+  ``settings.*_tokens_per_*``, ``scheduler.policy.TokenLimits``) are settings, not
+  budget fields; for them ``None`` means *no limit*.
 """
 
 from __future__ import annotations
@@ -66,3 +77,47 @@ DEFAULT_SLEEP_BUDGET = Budget(rounds=3, k=1, max_tokens=768, temperature=0.0, se
 DEFAULT_ASK_BUDGET = Budget(verbosity=0, n=1, max_tokens=512, temperature=0.0, seed=0)
 # k > 1 parallel learned contexts at temperature 0 would be k copies of one.
 PARALLEL_SLEEP_TEMPERATURE = 0.7
+# Likewise n > 1 sampled answers (pass@k) at temperature 0 would be n copies of one.
+SAMPLED_ANSWER_TEMPERATURE = 0.7
+
+
+class SleepBudget(Budget):
+    """A resolved sleep budget (``resolve_sleep``): what ``S(c) -> c'`` runs with."""
+
+    rounds: int
+    k: int
+    max_tokens: int
+    temperature: float
+
+
+class AskBudget(Budget):
+    """A resolved test-time budget (``resolve_ask``): what ``T_b(q, c') -> a`` runs with."""
+
+    verbosity: int
+    n: int
+    max_tokens: int
+    temperature: float
+
+
+def resolve_sleep(given: Budget | dict[str, Any] | None, configured: Budget | None = None) -> SleepBudget:
+    """``given``, then ``configured`` (the settings), then ``DEFAULT_SLEEP_BUDGET``, field by field.
+
+    k > 1 loops left at temperature 0 by the caller sample at ``PARALLEL_SLEEP_TEMPERATURE``.
+    """
+    asked = Budget.parse(given)
+    values = asked.over((configured or Budget()).over(DEFAULT_SLEEP_BUDGET)).model_dump(exclude_none=True)
+    if values["k"] > 1 and asked.temperature is None and values["temperature"] == 0.0:
+        values["temperature"] = PARALLEL_SLEEP_TEMPERATURE
+    return SleepBudget(**values)
+
+
+def resolve_ask(given: Budget | dict[str, Any] | None, configured: Budget | None = None) -> AskBudget:
+    """``given``, then ``configured`` (the settings), then ``DEFAULT_ASK_BUDGET``, field by field.
+
+    n > 1 samples left at temperature 0 by the caller sample at ``SAMPLED_ANSWER_TEMPERATURE``.
+    """
+    asked = Budget.parse(given)
+    values = asked.over((configured or Budget()).over(DEFAULT_ASK_BUDGET)).model_dump(exclude_none=True)
+    if values["n"] > 1 and asked.temperature is None and values["temperature"] == 0.0:
+        values["temperature"] = SAMPLED_ANSWER_TEMPERATURE
+    return AskBudget(**values)

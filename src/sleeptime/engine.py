@@ -11,25 +11,29 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
+import logging
 import threading
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 from . import prompts
-from .answer import Answer, respond, validate_question
-from .budget import DEFAULT_ASK_BUDGET, DEFAULT_SLEEP_BUDGET, PARALLEL_SLEEP_TEMPERATURE, Budget
+from .answer import Answer, AnswerStream
+from .budget import AskBudget, Budget, SleepBudget, resolve_ask, resolve_sleep
 from .context import Context, validate_context_text, validate_metadata
-from .errors import InvalidInputError
-from .escalation import stated_answer, supported_by_notes, then
+from .errors import InvalidInputError, NotFoundError, SleepCancelled, StoreError
 from .learned import LearnedContext, join_notes
 from .llm import LLM, load_model
-from .llm.base import Usage
+from .llm.base import Usage, UsageMeter
 from .llm.priority import background_work
+from .queries import AnswerPlan, answer_question, plan_answer, stream_answer
 from .settings import Settings, load_settings
-from .sleep import STRATEGIES, Growth, ProgressCallback, SleepCancelled, sleep_on
-from .store import QueryRecord, Store, open_store
+from .sleep import STRATEGIES, Growth, ProgressCallback, sleep_on
+from .store import QueryRecord, SleepRun, Store, open_store
 from .warmup import forget_context, warm_answer_prompts
 from .window import fit_text
+
+log = logging.getLogger(__name__)
 
 ModelArg = str | LLM | None
 # How many versions back an incremental sleep looks for notes to grow.
@@ -42,6 +46,10 @@ class Engine:
     ``model`` answers questions (and sleeps, unless ``sleep_model`` is given): a
     model spec (see ``sleeptime.llm``) or a backend object. ``store`` is a
     database URL or a store object. Other keyword arguments override settings.
+
+    Every method that names a context takes ``tenant``: given, a context of another
+    tenant is a ``NotFoundError`` like a missing one; ``None`` (the library's use)
+    checks nothing. The CLI and the server go through these methods, never the store.
     """
 
     def __init__(
@@ -99,35 +107,45 @@ class Engine:
         text = self._fit_for_storage(validate_context_text(text), truncate)
         return self.store.add_context(text, validate_metadata(metadata), tenant=tenant)
 
-    def get_context(self, context_id: str, *, version: int | None = None) -> Context:
-        return self.store.get_context(context_id, version=version)
+    def get_context(
+        self, context_id: str, *, version: int | None = None, tenant: str | None = None
+    ) -> Context:
+        return self.store.get_context(context_id, version=version, tenant=tenant)
 
-    def list_contexts(self, *, limit: int = 100, offset: int = 0) -> list[Context]:
-        return self.store.list_contexts(limit=limit, offset=offset)
+    def list_contexts(self, *, tenant: str | None = None, limit: int = 100, offset: int = 0) -> list[Context]:
+        return self.store.list_contexts(tenant=tenant, limit=limit, offset=offset)
 
     def update_context(
-        self, context_id: str, text: str, metadata: dict[str, Any] | None = None, *, truncate: bool = False
+        self,
+        context_id: str,
+        text: str,
+        metadata: dict[str, Any] | None = None,
+        *,
+        tenant: str | None = None,
+        truncate: bool = False,
     ) -> Context:
         """Replace the text: a new version. Learned contexts of older versions stay as history
         and are never used to answer about the new version."""
         text = self._fit_for_storage(validate_context_text(text), truncate)
         meta = None if metadata is None else validate_metadata(metadata)
-        return self.store.update_context(context_id, text, metadata=meta)
+        return self.store.update_context(context_id, text, metadata=meta, tenant=tenant)
 
-    def append_context(self, context_id: str, text: str, *, truncate: bool = False) -> Context:
+    def append_context(
+        self, context_id: str, text: str, *, tenant: str | None = None, truncate: bool = False
+    ) -> Context:
         """Add text at the end: a new version that the next sleep updates incrementally."""
         addition = validate_context_text(text)
-        current = self.store.get_context(context_id)
-        return self.update_context(context_id, f"{current.text}\n{addition}", truncate=truncate)
+        current = self.store.get_context(context_id, tenant=tenant)
+        text = f"{current.text}\n{addition}"
+        return self.update_context(context_id, text, tenant=tenant, truncate=truncate)
 
-    def delete_context(self, context_id: str) -> None:
-        self.store.delete_context(context_id)
+    def delete_context(self, context_id: str, *, tenant: str | None = None) -> None:
+        self.store.delete_context(context_id, tenant=tenant)
         forget_context(self.settings, context_id)
 
     def _fit_for_storage(self, text: str, truncate: bool) -> str:
         # Room for the notes and an answer must remain next to the context at test time.
-        reserved = self._sleep_defaults().max_tokens or 768
-        reserved += self._ask_defaults().max_tokens or 512
+        reserved = self.resolve_sleep_budget(None).max_tokens + self.resolve_ask_budget(None).max_tokens
         return fit_text(self.model, text, reserved=reserved, truncate=truncate)
 
     # ------------------------------------------------------------------ sleep
@@ -143,16 +161,22 @@ class Engine:
         truncate: bool = False,
         cancel: threading.Event | None = None,
         on_call: ProgressCallback | None = None,
+        on_run: Callable[[SleepRun], None] | None = None,
+        tenant: str | None = None,
     ) -> LearnedContext:
         """``S(c) -> c'`` for the context's current version.
 
         A learned context already made with the same inputs is returned at no cost
         unless ``force``. If the context grew by appended text since a learned
         context was made, the new one starts from it (``incremental``).
+
+        Otherwise a run is recorded before the first model call (``on_run`` hears it)
+        with the tokens spent so far after every call, and closed as done, failed or
+        cancelled with what it spent, also when it ends in an error.
         """
         if strategy not in STRATEGIES:
             raise InvalidInputError(f"unknown sleep strategy {strategy!r}; known: {', '.join(STRATEGIES)}")
-        context = self.store.get_context(context_id)
+        context = self.store.get_context(context_id, tenant=tenant)
         resolved = self.resolve_sleep_budget(budget)
         llm = self.sleep_model
         growth, based_on = self._growth(context) if incremental else (None, None)
@@ -163,28 +187,30 @@ class Engine:
             existing = self.store.find_learned(context.id, context.version, key)
             if existing is not None:
                 return existing
-        reserved = 2 * (resolved.max_tokens or 768)
-        text = fit_text(llm, context.text, reserved=reserved, truncate=truncate)
+        text = fit_text(llm, context.text, reserved=2 * resolved.max_tokens, truncate=truncate)
         budget_record = resolved.model_dump(exclude_none=True)
         run = self.store.start_run(
             context.id, context.version, key=key, strategy=strategy, model=llm.name, budget=budget_record
         )
+        meter = UsageMeter(llm, on_usage=lambda spent: self._record_run_usage(run.id, spent))
         try:
+            if on_run is not None:
+                on_run(run)
             outcome = sleep_on(
-                llm,
+                meter,
                 text,
                 resolved,
                 growth=growth,
                 cancel=cancel,
                 on_call=on_call,
-                parallel=getattr(llm, "max_concurrency", 1),
+                parallel=llm.max_concurrency,
                 structured=strategy == "rethink-structured",
             )
         except SleepCancelled as exc:
-            self.store.fail_run(run.id, str(exc), usage=Usage(), status="cancelled")
+            self.store.fail_run(run.id, str(exc), usage=meter.usage, status="cancelled")
             raise
         except BaseException as exc:
-            self.store.fail_run(run.id, f"{type(exc).__name__}: {exc}", usage=Usage())
+            self.store.fail_run(run.id, f"{type(exc).__name__}: {exc}", usage=meter.usage)
             raise
         learned = LearnedContext(
             id=uuid.uuid4().hex[:16],
@@ -207,19 +233,21 @@ class Engine:
             warm_answer_prompts(self.model, context, stored)
         return stored
 
-    def resolve_sleep_budget(self, budget: Budget | dict[str, Any] | None) -> Budget:
-        given = Budget.parse(budget)
-        resolved = given.over(self._sleep_defaults())
-        if (resolved.k or 1) > 1 and given.temperature is None and resolved.temperature == 0.0:
-            resolved = resolved.model_copy(update={"temperature": PARALLEL_SLEEP_TEMPERATURE})
-        return resolved
+    def _record_run_usage(self, run_id: str, usage: Usage) -> None:
+        """What a running run has spent so far: budgets and a crash's record count it."""
+        try:
+            self.store.record_run_usage(run_id, usage)
+        except StoreError as exc:  # the run goes on; its close records the total
+            log.warning("cannot record the usage of run %s: %s", run_id, exc.message)
 
-    def _sleep_defaults(self) -> Budget:
-        # A partial budget in the settings (e.g. only rounds) keeps the built-in rest.
-        return self.settings.sleep_budget.over(DEFAULT_SLEEP_BUDGET)
+    # ---------------------------------------------------------------- budgets
+    def resolve_sleep_budget(self, budget: Budget | dict[str, Any] | None) -> SleepBudget:
+        """The budget a sleep runs with: ``budget`` over the settings over the built-in defaults."""
+        return resolve_sleep(budget, self.settings.sleep_budget)
 
-    def _ask_defaults(self) -> Budget:
-        return self.settings.ask_budget.over(DEFAULT_ASK_BUDGET)
+    def resolve_ask_budget(self, budget: Budget | dict[str, Any] | None) -> AskBudget:
+        """The budget an answer runs with: ``budget`` over the settings over the built-in defaults."""
+        return resolve_ask(budget, self.settings.ask_budget)
 
     def _growth(self, context: Context) -> tuple[Growth | None, str | None]:
         """If an earlier version that was slept on is a prefix of this one, grow its notes.
@@ -237,10 +265,37 @@ class Engine:
                 return (Growth(earlier.text, added, learned.text), learned.id) if added else (None, None)
         return None, None
 
-    def learned_context(self, context_id: str) -> LearnedContext | None:
+    # -------------------------------------------------- learned contexts, runs, queries
+    def learned_context(self, context_id: str, *, tenant: str | None = None) -> LearnedContext | None:
         """The newest learned context of the context's current version, if any."""
-        context = self.store.get_context(context_id)
+        context = self.store.get_context(context_id, tenant=tenant)
         return self.store.latest_learned(context.id, context.version)
+
+    def list_learned(self, context_id: str, *, tenant: str | None = None) -> list[LearnedContext]:
+        """Every learned context of the context, all versions, newest first."""
+        self.store.get_context(context_id, tenant=tenant)
+        return self.store.list_learned(context_id)
+
+    def get_learned(self, learned_id: str, *, tenant: str | None = None) -> LearnedContext:
+        learned = self.store.get_learned(learned_id)
+        if tenant is not None:
+            try:
+                self.store.get_context(learned.context_id, tenant=tenant)
+            except NotFoundError:
+                raise NotFoundError(f"no learned context {learned_id!r}") from None
+        return learned
+
+    def list_runs(self, context_id: str, *, tenant: str | None = None) -> list[SleepRun]:
+        """The context's sleep runs (done, failed, cancelled, interrupted, running), newest first."""
+        self.store.get_context(context_id, tenant=tenant)
+        return self.store.list_runs(context_id)
+
+    def list_queries(
+        self, context_id: str, *, tenant: str | None = None, limit: int = 100, offset: int = 0
+    ) -> list[QueryRecord]:
+        """Questions asked about the context with their answers, newest first."""
+        self.store.get_context(context_id, tenant=tenant)
+        return self.store.list_queries(context_id, limit=limit, offset=offset)
 
     # -------------------------------------------------------------------- ask
     def ask(
@@ -249,6 +304,8 @@ class Engine:
         question: str,
         budget: Budget | dict[str, Any] | None = None,
         *,
+        tenant: str | None = None,
+        learned_id: str | None = None,
         use_learned: bool = True,
         truncate: bool = False,
         record: bool = True,
@@ -257,68 +314,57 @@ class Engine:
         """``T_b(q, c') -> a``. With ``use_learned=False``: the test-time-only baseline.
 
         Never waits for sleep: with no learned context for the current version the
-        answer comes from the raw context, and ``Answer.source`` says so.
+        answer comes from the raw context, and ``Answer.source`` says so. ``learned_id``
+        answers from that learned context (of this context, any version) instead.
 
         ``escalate``: a larger budget for when the cheap answer is not enough, i.e. states
         something the learned context does not contain (``escalation.py``); it is also
         used at once when there is no learned context. ``Answer.escalated`` says so.
         """
-        question = validate_question(question)
-        context = self.store.get_context(context_id)
-        resolved = Budget.parse(budget).over(self._ask_defaults())
-        larger = Budget.parse(escalate).over(self._ask_defaults()) if escalate is not None else None
-        learned = self.store.latest_learned(context.id, context.version) if use_learned else None
-        note = ""
-        if use_learned and learned is None:
-            note = f"no learned context for version {context.version} yet: answered from the raw context"
-        if larger is not None and learned is None:
-            resolved = larger  # nothing to read a cheap answer off
-        llm = self.model
-        notes = learned.text if learned is not None else ""
-        completion = respond(llm, context.text, notes, question, resolved, truncate=truncate)
-        escalated = larger is not None and learned is None
-        if larger is not None and learned is not None and not supported_by_notes(completion.text, notes):
-            cheap = completion
-            again = respond(llm, context.text, notes, question, larger, truncate=truncate)
-            completion = then(cheap, again)
-            resolved, escalated = larger, True
-            stated = stated_answer(cheap.text).strip()[:80]
-            note = f"escalated: the cheap answer ({stated!r}) is not in the learned context"
-        answer = Answer(
-            text=completion.text,
-            usage=completion.usage,
-            latency_s=completion.latency_s,
-            source="learned" if learned is not None else "raw",
-            context_id=context.id,
-            context_version=context.version,
-            question=question,
-            model=completion.model,
-            learned_context_id=learned.id if learned is not None else None,
-            texts=completion.texts,
-            time_to_first_token_s=completion.time_to_first_token_s,
-            budget=resolved.model_dump(exclude_none=True),
-            note=note,
-            escalated=escalated,
+        plan = self._plan(context_id, question, budget, escalate, tenant, learned_id, use_learned)
+        return answer_question(self.model, self.store, plan, truncate=truncate, record=record)
+
+    def ask_stream(
+        self,
+        context_id: str,
+        question: str,
+        budget: Budget | dict[str, Any] | None = None,
+        *,
+        tenant: str | None = None,
+        learned_id: str | None = None,
+        use_learned: bool = True,
+        truncate: bool = False,
+        record: bool = True,
+    ) -> AnswerStream:
+        """``ask``, streamed: iterate over the result for the text as it is generated; its
+        ``answer`` (recorded once the last piece is out) is what ``ask`` would return.
+
+        Context, learned context and budget are resolved, and errors about them raised,
+        here, before the first piece. A stream closed early records nothing.
+        """
+        plan = self._plan(context_id, question, budget, None, tenant, learned_id, use_learned)
+        return stream_answer(self.model, self.store, plan, truncate=truncate, record=record)
+
+    def _plan(
+        self,
+        context_id: str,
+        question: str,
+        budget: Budget | dict[str, Any] | None,
+        escalate: Budget | dict[str, Any] | None,
+        tenant: str | None,
+        learned_id: str | None,
+        use_learned: bool,
+    ) -> AnswerPlan:
+        return plan_answer(
+            self.store,
+            context_id,
+            question,
+            self.resolve_ask_budget(budget),
+            larger=self.resolve_ask_budget(escalate) if escalate is not None else None,
+            tenant=tenant,
+            learned_id=learned_id,
+            use_learned=use_learned,
         )
-        if not record:
-            return answer
-        stored = self.store.record_query(
-            QueryRecord(
-                id=uuid.uuid4().hex[:16],
-                context_id=answer.context_id,
-                context_version=answer.context_version,
-                question=question,
-                answer=answer.text,
-                usage=answer.usage,
-                latency_s=answer.latency_s,
-                model=answer.model,
-                source=answer.source,
-                learned_context_id=answer.learned_context_id,
-                budget=answer.budget,
-                answers=answer.texts,
-            )
-        )
-        return _with_record(answer, stored)
 
     # ------------------------------------------------------------------ async
     async def asleep(
@@ -333,10 +379,9 @@ class Engine:
 
     # -------------------------------------------------------------- lifecycle
     def close(self) -> None:
+        """Close the models this engine loaded from specs (not those passed in) and the store."""
         for llm in self._models.values():
-            closer = getattr(llm, "close", None)
-            if callable(closer):
-                closer()
+            llm.close()
         self._models.clear()
         self.store.close()
 
@@ -363,9 +408,3 @@ def learned_key(
         "nonce": nonce,
     }
     return hashlib.sha256(json.dumps(identity, sort_keys=True).encode()).hexdigest()[:32]
-
-
-def _with_record(answer: Answer, stored: QueryRecord) -> Answer:
-    from dataclasses import replace
-
-    return replace(answer, id=stored.id, created_at=stored.created_at)

@@ -18,10 +18,10 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from . import prompts
-from .budget import Budget
-from .errors import InvalidInputError, MalformedOutputError, SleeptimeError
+from .budget import SleepBudget
+from .errors import MalformedOutputError
+from .errors import SleepCancelled as SleepCancelled  # its home is errors.py; imported from here too
 from .llm.base import LLM, Message, SamplingParams, Usage
-from .llm.retry import call_with_retries
 
 # "rethink-structured" asks for JSON {"notes", "finished"} enforced by the backend
 # (llama.cpp grammars, OpenAI json_schema) instead of parsing free text.
@@ -35,10 +35,8 @@ NOTES_SCHEMA: dict[str, object] = {
 }
 
 ProgressCallback = Callable[[int], None]  # called with 1 after every model call
-
-
-class SleepCancelled(SleeptimeError):
-    """A sleep run was cancelled between rounds (its context changed meanwhile)."""
+# Unusable output is the one cause sleep retries itself (llm/retry.py has the others).
+FIRST_ROUND_ATTEMPTS = 3
 
 
 @dataclass(frozen=True)
@@ -61,7 +59,7 @@ class SleepOutcome:
 def sleep_on(
     llm: LLM,
     context: str,
-    budget: Budget,
+    budget: SleepBudget,
     *,
     growth: Growth | None = None,
     cancel: threading.Event | None = None,
@@ -74,15 +72,13 @@ def sleep_on(
     ``parallel`` bounds concurrent loops: remote endpoints serve several at once,
     an embedded model serializes them anyway.
     """
-    if budget.rounds is None or budget.k is None or budget.max_tokens is None:
-        raise InvalidInputError("sleep budget must be resolved (rounds, k and max_tokens set)")
     rounds, k = budget.rounds, budget.k
     started = time.perf_counter()
 
     def one(index: int) -> tuple[str, Usage, int]:
         params = SamplingParams(
-            max_tokens=budget.max_tokens or 768,
-            temperature=budget.temperature or 0.0,
+            max_tokens=budget.max_tokens,
+            temperature=budget.temperature,
             seed=None if budget.seed is None else budget.seed + index,
             reasoning_effort=budget.reasoning_effort,
             json_schema=NOTES_SCHEMA if structured else None,
@@ -144,19 +140,15 @@ def rethink(
 
 
 def _call(llm: LLM, messages: list[Message], params: SamplingParams, *, first: bool) -> tuple[str, Usage]:
-    """One round's model call; an unusable first round is retried like a transport error."""
-    spent = [Usage()]
-
-    def attempt() -> str:
+    """One round's model call. A first round with no notes (unusable output) is asked again,
+    at most ``FIRST_ROUND_ATTEMPTS`` times; transport errors are the backend's to retry."""
+    spent = Usage()
+    for _ in range(FIRST_ROUND_ATTEMPTS):
         completion = llm.complete(messages, params)
-        spent[0] += completion.usage
-        text = completion.text
-        if first and not parse_output(text, params)[0]:
-            raise MalformedOutputError(f"{llm.name} wrote no notes in the first sleep round")
-        return text
-
-    text = call_with_retries(attempt, attempts=3)
-    return text, spent[0]
+        spent += completion.usage
+        if not first or parse_output(completion.text, params)[0]:
+            return completion.text, spent
+    raise MalformedOutputError(f"{llm.name} wrote no notes in the first sleep round")
 
 
 _FENCE = re.compile(r"^\s*(?:NOTES\s*:?\s*)?(?:<<<|```[a-z]*)\s*\n?|\n?\s*(?:>>>|```)\s*$", re.IGNORECASE)

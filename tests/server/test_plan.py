@@ -61,3 +61,33 @@ def test_serve_dry_run_shows_what_starting_would_queue(tmp_path: Any, capsys: An
     out = capsys.readouterr().out
     assert "nothing queued" not in out
     assert cid in out and "queued at start" in out
+
+
+def test_planning_does_not_wait_for_a_model_call(smollm2: Any, sqlite_url: str) -> None:
+    """The real model generating in another thread (a sleep run, say): the plan and a dry run
+    answer at once, since counting tokens does not take the generation lock."""
+    import threading
+    import time
+
+    from sleeptime.llm.base import SamplingParams
+
+    from .conftest import serving
+
+    with serving(sqlite_url, model=smollm2) as s:
+        cid = s.client.post("/contexts", json={"text": TEXT * 20}).json()["id"]
+        long_call = threading.Thread(
+            target=smollm2.complete,
+            args=([{"role": "user", "content": "Write a very long story about a dragon."}],),
+            kwargs={"params": SamplingParams(max_tokens=64, temperature=0.0)},
+        )
+        long_call.start()
+        time.sleep(0.5)
+        started = time.perf_counter()
+        plan = s.client.get("/scheduler/plan").json()
+        dry = s.client.post(f"/contexts/{cid}/sleep", json={"dry_run": True}).json()
+        took = time.perf_counter() - started
+        still_generating = long_call.is_alive()
+        long_call.join()
+        assert still_generating, "the model call ended too soon to tell"
+        assert took < 1.0, f"planning waited {took:.1f}s for the model"
+        assert plan["items"][0]["estimated_tokens"] == dry["plan"]["items"][0]["estimated_tokens"] > 0

@@ -209,19 +209,38 @@ def test_queries_are_answered_during_a_sleep_run(serve: Any) -> None:
         assert len(s.client.get(f"/contexts/{cid}/queries", params={"limit": 500}).json()["data"]) == 17
 
 
+class SharedModel(ScriptedModel):
+    """One model for both: sleep calls are quick and counted; an answer waits for ``release``."""
+
+    def __init__(self) -> None:
+        super().__init__(default="Notes: still thinking about the apples.", delay_s=0.05)
+        self.sleep_calls = 0
+        self.answering = threading.Event()
+        self.release = threading.Event()
+
+    def complete(self, messages: Any, params: Any) -> Any:
+        if "q?" in messages[-1]["content"]:  # the question this test asks
+            self.answering.set()
+            assert self.release.wait(30), "never released"
+        else:
+            self.sleep_calls += 1
+        return super().complete(messages, params)
+
+
 def test_one_model_for_both_lets_queries_go_first(serve: Any) -> None:
-    model = ScriptedModel(default="Notes: still thinking about the apples.", delay_s=0.05)
+    model = SharedModel()
     with serve(
-        model=model, workers=1, idle_delay_s=0, scheduler_poll_s=0.05, sleep_budget={"rounds": 6}
+        model=model, workers=1, idle_delay_s=0, scheduler_poll_s=0.05, sleep_budget={"rounds": 20}
     ) as s:
         cid = _create(s)
-        wait_until(lambda: _jobs(s, cid)[0]["status"] == "running")
-        with ThreadPoolExecutor(4) as pool:
-            codes = list(
-                pool.map(
-                    lambda i: s.client.post(f"/contexts/{cid}/ask", json={"question": "q?"}).status_code,
-                    range(8),
-                )
-            )
-        assert codes == [200] * 8
+        wait_until(lambda: model.sleep_calls >= 1)
+        with ThreadPoolExecutor(1) as pool:
+            asked = pool.submit(lambda: s.client.post(f"/contexts/{cid}/ask", json={"question": "q?"}))
+            assert model.answering.wait(10)
+            before = model.sleep_calls
+            time.sleep(0.5)  # ten sleep calls' time: the gate holds every one of them
+            assert model.sleep_calls <= before + 1  # one may have passed the gate just before
+            model.release.set()
+            assert asked.result(timeout=30).status_code == 200
+        wait_until(lambda: model.sleep_calls > before + 1)  # and sleep goes on afterwards
         wait_until(lambda: _jobs(s, cid)[0]["status"] == "done")

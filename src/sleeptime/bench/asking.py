@@ -62,7 +62,7 @@ def ask(request: AskRequest) -> Attempt:
     cond, engine = request.condition, request.engine
     if cond.kind == "context-only":
         messages = prompts.context_only_messages(request.context_text, cond.verbosity)
-        done = engine.model.complete(messages, answer_params(request.budget))
+        done = engine.model.complete(messages, answer_params(engine.resolve_ask_budget(request.budget)))
         return Attempt(done.text, done.usage, done.latency_s, done.texts, "context-only")
     answer = engine.ask(
         request.context_id,

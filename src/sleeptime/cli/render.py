@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..answer import Answer
 from ..context import Context
 from ..learned import LearnedContext
 
@@ -39,23 +38,3 @@ def learned_summary(learned: LearnedContext, *, with_text: bool = False) -> dict
     if with_text:
         data["text"] = learned.text
     return data
-
-
-def answer_dict(answer: Answer) -> dict[str, Any]:
-    return {
-        "id": answer.id,
-        "context_id": answer.context_id,
-        "context_version": answer.context_version,
-        "question": answer.question,
-        "answer": answer.text,
-        "answers": list(answer.texts),
-        "source": answer.source,
-        "learned_context_id": answer.learned_context_id,
-        "usage": answer.usage.to_dict(),
-        "latency_s": round(answer.latency_s, 3),
-        "time_to_first_token_s": answer.time_to_first_token_s,
-        "model": answer.model,
-        "budget": answer.budget,
-        "note": answer.note,
-        "escalated": answer.escalated,
-    }

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+import threading
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Literal, Protocol, TypedDict, runtime_checkable
 
@@ -124,6 +125,17 @@ class LLM(Protocol):
         """Tokens ``text`` takes in this model (an estimate where exact counts are unknown)."""
         ...
 
+    @property
+    def max_concurrency(self) -> int:
+        """How many calls may usefully run at once: 1 for an embedded model (calls queue on
+        its lock), more for a remote endpoint that batches requests. ``k > 1`` sleeps run
+        this many loops in parallel."""
+        ...
+
+    def close(self) -> None:
+        """Release what the model holds (a loaded file, HTTP connections). Idempotent."""
+        ...
+
 
 @runtime_checkable
 class StreamingLLM(LLM, Protocol):
@@ -156,13 +168,40 @@ class DelegatingModel:
 
     @property
     def max_concurrency(self) -> int:
-        return int(getattr(self.inner, "max_concurrency", 1))
+        return self.inner.max_concurrency
 
     def count_tokens(self, text: str) -> int:
         return self.inner.count_tokens(text)
 
     def complete(self, messages: Sequence[Message], params: SamplingParams) -> Completion:
         return self.inner.complete(messages, params)
+
+    def close(self) -> None:
+        """Nothing: the wrapped model belongs to whoever made it."""
+
+
+class UsageMeter(DelegatingModel):
+    """Counts what the calls through it spend, also of calls made by a run that fails
+    later; ``on_usage`` (if given) hears the running total after every call."""
+
+    def __init__(self, inner: LLM, on_usage: Callable[[Usage], None] | None = None) -> None:
+        super().__init__(inner)
+        self.on_usage = on_usage
+        self._usage = Usage()
+        self._lock = threading.Lock()
+
+    def complete(self, messages: Sequence[Message], params: SamplingParams) -> Completion:
+        completion = self.inner.complete(messages, params)
+        with self._lock:  # held while reporting, so totals are heard in order
+            self._usage += completion.usage
+            if self.on_usage is not None:
+                self.on_usage(self._usage)
+        return completion
+
+    @property
+    def usage(self) -> Usage:
+        with self._lock:
+            return self._usage
 
 
 def render_plain(messages: Sequence[Message]) -> str:

@@ -25,6 +25,7 @@ class ScriptedModel:
     context_window: int = 8192
     delay_s: float = 0.0
     calls: list[tuple[list[Message], SamplingParams]] = field(default_factory=list)
+    max_concurrency: int = 1  # > 1: k > 1 sleep loops call it from parallel threads
 
     def __post_init__(self) -> None:
         self._lock = threading.Lock()
@@ -62,6 +63,9 @@ class ScriptedModel:
     def count_tokens(self, text: str) -> int:
         """One token per whitespace-separated word: exact and predictable for tests."""
         return len(text.split())
+
+    def close(self) -> None:
+        pass
 
     def stream(self, messages: Sequence[Message], params: SamplingParams) -> Iterator[str]:
         text = self.complete(messages, SamplingParams(**{**params.__dict__, "n": 1})).text

@@ -32,7 +32,7 @@ from ..store import SQLStore
 from ..store.jobs import FINISHED, Job, JobReason, JobStore
 from . import policy
 from .clock import SYSTEM_CLOCK, Clock, FakeClock, SystemClock
-from .worker import QueryGate, Running, Worker, complete_budget
+from .worker import QueryGate, Running, Worker
 
 log = logging.getLogger(__name__)
 
@@ -84,12 +84,13 @@ class Scheduler:
     # --- what the server tells the scheduler
 
     def context_created(self, context: Context) -> Job | None:
-        return self._touch(context.id, "created")
+        """Its job (queued by the outbox row the store wrote with the context), due after the idle delay."""
+        return self.relay(context.id)
 
     def context_changed(self, context: Context) -> Job | None:
         """A new version: runs on older versions stop; the new one is due after the idle delay."""
         self._stop_runs(context.id, "changed", keep_version=context.version)
-        return self._touch(context.id, "changed")
+        return self.relay(context.id)
 
     def context_queried(self, context_id: str) -> None:
         self._touch(context_id, "queried")
@@ -112,6 +113,31 @@ class Scheduler:
         assert job is not None
         self.wake.set()
         return job
+
+    def relay(self, context_id: str | None = None) -> Job | None:
+        """Queue the jobs of the edits in the outbox (all, or ``context_id``'s; ``store/outbox.py``).
+
+        Returns ``context_id``'s queued job, if it has one. A failure here loses nothing: the
+        edit and its outbox row are stored together, and the next relay (a worker's next
+        poll, or the next start) queues the job.
+        """
+        now = self.clock.now()
+        try:
+            jobs = self.jobs.relay(
+                now=now,
+                due_at=policy.due_at(now, self.settings.idle_delay_s),
+                max_attempts=self.settings.job_max_attempts,
+                context_id=context_id,
+            )
+            if jobs and self.settings.idle_delay_s == 0:
+                self.wake.set()
+            if context_id is None or jobs:
+                return jobs[0] if jobs else None
+            queued = self.jobs.list_jobs(context_id=context_id, statuses=("queued",), limit=1)
+            return queued[0] if queued else None  # relayed meanwhile, e.g. by a worker's poll
+        except SleeptimeError as exc:
+            log.warning("could not queue sleep jobs from the outbox: %s", exc.message)
+            return None
 
     def _touch(self, context_id: str, reason: JobReason) -> Job | None:
         now = self.clock.now()
@@ -143,14 +169,11 @@ class Scheduler:
         self.stopping.clear()
         now = self.clock.now()
         released = self.jobs.release_dead_owners(f"{HOST}:", _owner_is_dead, now=now)
-        queued = self.jobs.enqueue_missing(
-            now=now,
-            due_at=policy.due_at(now, self.settings.idle_delay_s),
-            max_attempts=self.settings.job_max_attempts,
-        )
-        if released or queued:
+        pending = len(self.jobs.pending(limit=10_000))
+        self.relay()
+        if released or pending:
             log.info(
-                "recovered: %d job(s) of stopped processes, %d context(s) never slept on", released, queued
+                "recovered: %d job(s) of stopped processes, %d edit(s) not yet queued", released, pending
             )
         for index in range(self.n_workers):
             worker = Worker(self, index)
@@ -203,8 +226,8 @@ class Scheduler:
     def plan(self, *, tenant: str | None = None, limit: int = 100, at_start: bool = False) -> list[PlanItem]:
         """What would run now and what waits (for its idle delay, a running job, or a budget).
 
-        ``at_start``: also the jobs ``start`` would queue for contexts never slept on (they
-        have no job yet; ``sleeptime serve --dry-run`` shows them).
+        ``at_start``: also the jobs ``start`` would queue for edits still in the outbox (made
+        with the CLI, or before a crash; ``sleeptime serve --dry-run`` shows them).
         """
         now = self.clock.now()
         items = [
@@ -216,11 +239,11 @@ class Scheduler:
             items.append(self._plan_one(job, now, busy))
         if at_start:
             due = policy.due_at(now, self.settings.idle_delay_s)
-            for context_id, owner, version in self.jobs.missing(limit=limit):
+            for context_id, owner, version in self.jobs.pending(limit=limit):
                 if tenant is None or owner == tenant:
                     new = self._unqueued(context_id, owner, version, due, "created")
                     item = self._plan_one(new, now, busy)
-                    items.append(replace(item, reason=f"queued at start (never slept on); {item.reason}"))
+                    items.append(replace(item, reason=f"queued at start (edited, no job yet); {item.reason}"))
         return items
 
     def plan_request(self, context_id: str, budget: Budget | dict[str, Any] | None = None) -> PlanItem:
@@ -246,9 +269,8 @@ class Scheduler:
 
     def _plan_one(self, job: Job, now: Any, busy: set[str]) -> PlanItem:
         try:
-            context = self.engine.store.get_context(job.context_id)
-            given = complete_budget(Budget.parse(job.budget), self.settings.sleep_budget)
-            resolved = self.engine.resolve_sleep_budget(given)
+            context = self.engine.get_context(job.context_id)
+            resolved = self.engine.resolve_sleep_budget(job.budget)
             estimate = policy.estimate_sleep_tokens(self.engine.sleep_model, context.text, resolved)
         except SleeptimeError as exc:
             return PlanItem(job, "blocked", exc.message)

@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy.engine import Engine
 
-from ..budget import Budget
+from ..budget import SleepBudget
 from ..llm.base import LLM
 from ..settings import Settings
 from ..store.quotas import QuotaStore
@@ -40,7 +40,8 @@ def retry_at(now: datetime, base_delay_s: float, attempt: int) -> datetime:
 
 @dataclass(frozen=True)
 class TokenLimits:
-    """``None`` means no limit."""
+    """Sleep-time token limits. Here (as in the settings they come from) ``None`` means
+    *no limit*; it is never "not set" (budget fields use ``None`` for that: ``budget.py``)."""
 
     context_per_day: int | None = None
     per_hour: int | None = None
@@ -63,9 +64,9 @@ class BudgetCheck:
     permanent: bool = False  # one run can never fit
 
 
-def estimate_sleep_tokens(llm: LLM, text: str, budget: Budget) -> int:
+def estimate_sleep_tokens(llm: LLM, text: str, budget: SleepBudget) -> int:
     """Worst case of one sleep: every round reads the context and the notes and writes ``max_tokens``."""
-    rounds, k, max_tokens = budget.rounds or 1, budget.k or 1, budget.max_tokens or 768
+    rounds, k, max_tokens = budget.rounds, budget.k, budget.max_tokens
     prompt = llm.count_tokens(text) + max_tokens + PROMPT_OVERHEAD_TOKENS
     return rounds * k * (prompt + max_tokens)
 

@@ -20,14 +20,14 @@ import traceback
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Literal
 
-from ..budget import DEFAULT_SLEEP_BUDGET, Budget
+from ..budget import Budget
 from ..engine import Engine
-from ..errors import InvalidInputError, NotFoundError, SleeptimeError, StoreError
-from ..llm.base import LLM, Completion, DelegatingModel, Message, SamplingParams, Usage
-from ..sleep import SleepCancelled
+from ..errors import InvalidInputError, NotFoundError, SleepCancelled, SleeptimeError, StoreError
+from ..llm.base import LLM, Completion, DelegatingModel, Message, SamplingParams
+from ..llm.priority import yields_to_queries
+from ..store import SleepRun
 from ..store.jobs import Job, gave_up
 from . import policy
 
@@ -37,17 +37,6 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 CancelReason = Literal["changed", "deleted", "lease", "shutdown"]
-
-
-def complete_budget(given: Budget, configured: Budget) -> Budget:
-    """``given`` with rounds, k and max_tokens filled in where the configured sleep budget
-    (e.g. ``SLEEPTIME_SLEEP_BUDGET='{"rounds": 6}'``) leaves them unset."""
-    missing = {
-        name: getattr(DEFAULT_SLEEP_BUDGET, name)
-        for name in ("rounds", "k", "max_tokens")
-        if getattr(given, name) is None and getattr(configured, name) is None
-    }
-    return given.model_copy(update=missing) if missing else given
 
 
 class QueryGate:
@@ -77,36 +66,24 @@ class QueryGate:
             self._cond.wait_for(lambda: self._count == 0, timeout=timeout_s)
 
 
-class MeteredLLM(DelegatingModel):
-    """The sleep model as one worker sees it: counts tokens (also of calls whose run
-    fails later), stops at the cancel event, and waits for queries in flight."""
+class GatedLLM(DelegatingModel):
+    """The sleep model as one worker sees it: before each call it waits for queries in
+    flight (when one model both answers and sleeps) and stops at the run's cancel event.
+    What the calls spend is the engine's to record (``Engine.sleep``)."""
 
     def __init__(self, inner: LLM, *, gate: QueryGate | None, gate_wait_s: float) -> None:
         super().__init__(inner)
         self.gate = gate
         self.gate_wait_s = gate_wait_s
         self.cancel: threading.Event | None = None
-        self._usage = Usage()
-        self._lock = threading.Lock()
 
     def complete(self, messages: Sequence[Message], params: SamplingParams) -> Completion:
-        if self.gate is not None and self.gate.in_flight:
+        # An embedded model preempts sleep itself between tokens (llm/priority.py): no wait then.
+        if self.gate is not None and self.gate.in_flight and not yields_to_queries(self.inner):
             self.gate.wait_clear(self.gate_wait_s)
         if self.cancel is not None and self.cancel.is_set():
             raise SleepCancelled("sleep cancelled before a model call")
-        completion = self.inner.complete(messages, params)
-        with self._lock:
-            self._usage += completion.usage
-        return completion
-
-    def start(self, cancel: threading.Event) -> None:
-        with self._lock:
-            self.cancel, self._usage = cancel, Usage()
-
-    @property
-    def usage(self) -> Usage:
-        with self._lock:
-            return self._usage
+        return self.inner.complete(messages, params)
 
 
 @dataclass
@@ -119,11 +96,19 @@ class Running:
     cancel: threading.Event = field(default_factory=threading.Event)
     finished: threading.Event = field(default_factory=threading.Event)
     reason: CancelReason | None = None
+    run: SleepRun | None = None  # the run Engine.sleep recorded (none when nothing had to run)
 
     def stop(self, reason: CancelReason) -> None:
         if self.reason is None:
             self.reason = reason
         self.cancel.set()
+
+    def started(self, run: SleepRun) -> None:
+        self.run = run
+
+    @property
+    def run_id(self) -> str | None:
+        return self.run.id if self.run is not None else None
 
 
 class Worker:
@@ -134,9 +119,7 @@ class Worker:
         self.owner = f"{scheduler.owner_prefix}{index}"
         base = scheduler.engine
         gate = scheduler.gate if base.sleep_model is base.model else None
-        self.llm = MeteredLLM(
-            base.sleep_model, gate=gate, gate_wait_s=scheduler.settings.query_priority_wait_s
-        )
+        self.llm = GatedLLM(base.sleep_model, gate=gate, gate_wait_s=scheduler.settings.query_priority_wait_s)
         self.engine = Engine(model=base.model, store=base.store, sleep_model=self.llm, settings=base.settings)
         self.thread: threading.Thread | None = None
 
@@ -164,6 +147,7 @@ class Worker:
     def run_once(self) -> bool:
         """Claim and run one due job; False when nothing was due."""
         sched = self.scheduler
+        sched.relay()  # edits made elsewhere (another process, the CLI) or whose relay failed
         job = sched.jobs.claim(self.owner, now=sched.clock.now(), lease_s=sched.settings.job_lease_s)
         if job is None:
             return False
@@ -181,8 +165,8 @@ class Worker:
             "sleep job %s: context %s, attempt %d/%d", job.id, job.context_id, job.attempts, job.max_attempts
         )
         try:
-            context = self.engine.store.get_context(job.context_id)
-            budget = complete_budget(Budget.parse(job.budget), self.engine.settings.sleep_budget)
+            context = self.engine.get_context(job.context_id)
+            budget = Budget.parse(job.budget)
             resolved = self.engine.resolve_sleep_budget(budget)
         except NotFoundError:
             self._finish(job, "cancelled", "the context was deleted")
@@ -212,30 +196,27 @@ class Worker:
             return
         running = Running(job, context.id, context.version)
         sched.register(running)
-        self.llm.start(running.cancel)
-        started = datetime.now(timezone.utc) - timedelta(milliseconds=5)  # run rows use the real clock
-        beat = threading.Thread(target=self._heartbeat, args=(running, started), daemon=True)
+        self.llm.cancel = running.cancel
+        beat = threading.Thread(target=self._heartbeat, args=(running,), daemon=True)
         beat.start()
-        run_id: str | None = None
         try:
-            learned = self.engine.sleep(context.id, budget, cancel=running.cancel, truncate=True)
-        except SleepCancelled:
-            run_id = self._record_usage(context.id, started)
-            self._cancelled(running, run_id)
-        except NotFoundError:
-            run_id = self._record_usage(context.id, started)
-            self._finish(job, "cancelled", "the context was deleted while sleeping on it", run_id=run_id)
-        except SleeptimeError as exc:
-            run_id = self._record_usage(context.id, started)
-            self._failed(
-                job, exc.message, retryable=exc.retryable or isinstance(exc, StoreError), run_id=run_id
+            learned = self.engine.sleep(
+                context.id, budget, cancel=running.cancel, truncate=True, on_run=running.started
             )
+        except SleepCancelled:
+            self._cancelled(running, running.run_id)
+        except NotFoundError:
+            self._finish(
+                job, "cancelled", "the context was deleted while sleeping on it", run_id=running.run_id
+            )
+        except SleeptimeError as exc:
+            retryable = exc.retryable or isinstance(exc, StoreError)
+            self._failed(job, exc.message, retryable=retryable, run_id=running.run_id)
         except Exception as exc:
             _log_bug(f"sleep job {job.id} failed with a bug", exc)
-            run_id = self._record_usage(context.id, started)
-            self._failed(job, f"{type(exc).__name__}: {exc}", retryable=False, run_id=run_id)
+            self._failed(job, f"{type(exc).__name__}: {exc}", retryable=False, run_id=running.run_id)
         else:
-            run_id = sched.jobs.run_started_since(context.id, started)
+            run_id = running.run_id
             note = None
             if running.reason == "changed":
                 note = (
@@ -250,18 +231,14 @@ class Worker:
             sched.unregister(running)
             beat.join(timeout=5)
 
-    def _heartbeat(self, running: Running, started: datetime) -> None:
+    def _heartbeat(self, running: Running) -> None:
         sched = self.scheduler
         interval = min(sched.settings.job_lease_s / 3, 5.0)
-        run_id: str | None = None
         while not running.finished.wait(interval):
             try:
                 owned, version = sched.jobs.heartbeat(
                     running.job.id, self.owner, now=sched.clock.now(), lease_s=sched.settings.job_lease_s
                 )
-                run_id = run_id or sched.jobs.run_started_since(running.context_id, started)
-                if run_id is not None:
-                    sched.jobs.set_run_usage(run_id, self.llm.usage, only_running=True)
             except SleeptimeError as exc:
                 log.warning("sleep job %s: heartbeat failed: %s", running.job.id, exc.message)
                 continue
@@ -271,17 +248,6 @@ class Worker:
                 running.stop("deleted")
             elif version != running.version:
                 running.stop("changed")
-
-    def _record_usage(self, context_id: str, started: datetime) -> str | None:
-        """Engine.sleep records no tokens for a run that did not finish; the meter knows them."""
-        try:
-            run_id = self.scheduler.jobs.run_started_since(context_id, started)
-            if run_id is not None:
-                self.scheduler.jobs.set_run_usage(run_id, self.llm.usage)
-            return run_id
-        except SleeptimeError as exc:
-            log.warning("cannot record a run's usage: %s", exc.message)
-            return None
 
     def _cancelled(self, running: Running, run_id: str | None) -> None:
         sched, job = self.scheduler, running.job

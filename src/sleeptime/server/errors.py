@@ -19,6 +19,8 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+# All from the one error tree (errors.py); ``X as X``: re-exported for the server's modules.
+from ..errors import AuthenticationError as AuthenticationError
 from ..errors import (
     BackendError,
     BackendTimeoutError,
@@ -34,50 +36,12 @@ from ..errors import (
     SleeptimeError,
     StoreError,
 )
+from ..errors import MalformedAuthorizationError as MalformedAuthorizationError
+from ..errors import ParamError as ParamError
+from ..errors import PayloadTooLargeError as PayloadTooLargeError
+from ..errors import QuotaExceededError as QuotaExceededError
 
 log = logging.getLogger(__name__)
-
-
-class AuthenticationError(SleeptimeError):
-    """No key, or a key the server does not know (401). ``challenge`` is the
-    ``WWW-Authenticate`` header (RFC 6750 section 3)."""
-
-    default_hint = "send Authorization: Bearer <key>; create a key with `sleeptime keys create --tenant NAME`"
-
-    def __init__(self, message: str, *, hint: str | None = None, challenge: str = "Bearer") -> None:
-        super().__init__(message, hint=hint)
-        self.challenge = challenge
-
-
-class MalformedAuthorizationError(InvalidInputError):
-    """An Authorization header that is not ``Bearer <token>`` (400, RFC 6750 ``invalid_request``)."""
-
-    default_hint = "send exactly `Authorization: Bearer <key>`"
-    challenge = 'Bearer error="invalid_request"'
-
-
-class PayloadTooLargeError(InvalidInputError):
-    """A request or a context over the server's limits (413)."""
-
-    default_hint = "send less: see max_request_bytes and max_context_chars in docs/server.md"
-
-
-class ParamError(InvalidInputError):
-    """A request field the server cannot honour (400); ``param`` names it, as OpenAI's errors do."""
-
-    def __init__(self, message: str, *, param: str, hint: str | None = None) -> None:
-        super().__init__(message, hint=hint)
-        self.param = param
-
-
-class QuotaExceededError(BudgetExceededError):
-    """A window of the tenant's quota is full (429); ``retry_after``: seconds until it has room."""
-
-    default_hint = "wait Retry-After seconds, or ask the operator to raise the quota (sleeptime keys quota)"
-
-    def __init__(self, message: str, *, retry_after: float, hint: str | None = None) -> None:
-        super().__init__(message, hint=hint)
-        self.retry_after = retry_after
 
 
 # Most specific first: the first matching class decides.

@@ -74,7 +74,7 @@ def list_contexts(
     tenant: Tenant, engine: EngineDep, scheduler: SchedulerDep, limit: Limit = 50, offset: Offset = 0
 ) -> ContextPage:
     """The tenant's contexts, oldest first, without their text; each with its learned context and job."""
-    found = engine.store.list_contexts(tenant=tenant, limit=limit + 1, offset=offset)
+    found = engine.list_contexts(tenant=tenant, limit=limit + 1, offset=offset)
     return ContextPage(
         data=[_listed(c, engine, scheduler) for c in found[:limit]],
         limit=limit,
@@ -103,9 +103,8 @@ def get_context(
     version: Annotated[int | None, Query(ge=1, le=2**31 - 1, description="A past version.")] = None,
 ) -> ContextOut:
     """The context's text (current or a past version), its current learned context and sleep job."""
-    context = engine.store.get_context(context_id, version=version, tenant=tenant)
-    current = engine.store.get_context(context_id, tenant=tenant) if version is not None else context
-    learned = engine.store.latest_learned(context_id, current.version)
+    context = engine.get_context(context_id, version=version, tenant=tenant)
+    learned = engine.learned_context(context_id, tenant=tenant)
     jobs = scheduler.jobs.list_jobs(context_id=context_id, statuses=("queued", "running"), limit=1)
     return ContextOut.of(
         context,
@@ -126,8 +125,8 @@ def replace_context(
     """A new version (when the text differs). Runs on the old version stop; the new one is
     slept on once idle. Learned contexts of old versions stay, as history."""
     check_size(body.text, settings)
-    before = engine.store.get_context(context_id, tenant=tenant)
-    context = engine.update_context(context_id, body.text, body.metadata)
+    before = engine.get_context(context_id, tenant=tenant)
+    context = engine.update_context(context_id, body.text, body.metadata, tenant=tenant)
     return _changed(before, context, scheduler)
 
 
@@ -142,9 +141,9 @@ def append_context(
 ) -> ContextOut:
     """Add text at the end: a new version, which the next sleep updates incrementally
     (from the previous learned context plus the new part)."""
-    before = engine.store.get_context(context_id, tenant=tenant)
+    before = engine.get_context(context_id, tenant=tenant)
     check_size(before.text + "\n" + body.text, settings)
-    context = engine.append_context(context_id, body.text)
+    context = engine.append_context(context_id, body.text, tenant=tenant)
     return _changed(before, context, scheduler)
 
 
@@ -158,7 +157,7 @@ def delete_context(
     context_id: ContextId, tenant: Tenant, engine: EngineDep, scheduler: SchedulerDep
 ) -> Response:
     """The context with its versions, learned contexts, runs, queries and jobs."""
-    engine.store.delete_context(context_id, tenant=tenant)
+    engine.delete_context(context_id, tenant=tenant)
     scheduler.context_deleted(context_id)
     return Response(status_code=204)
 
@@ -175,7 +174,7 @@ def ask(
 ) -> AnswerOut:
     """``T_b(q, c') -> a``. Never waits for sleep: answered from the newest learned context of
     the current version, else from the raw text; ``source`` says which."""
-    engine.store.get_context(context_id, tenant=tenant)
+    engine.get_context(context_id, tenant=tenant)
     budget = body.budget.to_budget() if body.budget is not None else None
     escalate = body.escalate.to_budget() if body.escalate is not None else None
     for given in (budget, escalate):
@@ -186,7 +185,7 @@ def ask(
         quotas.check_ask(quota, tenant, quotas.ask_tokens(engine, escalate), "escalate")
     with scheduler.gate.query():
         answer = engine.ask(
-            context_id, body.question, budget, use_learned=not body.baseline, escalate=escalate
+            context_id, body.question, budget, tenant=tenant, use_learned=not body.baseline, escalate=escalate
         )
     scheduler.context_queried(context_id)
     return AnswerOut.of(answer)
@@ -210,7 +209,7 @@ def sleep(
     """Queue a run due now (one run per context at a time: it waits for a running one).
     With ``wait`` the answer comes when the run ends; with ``dry_run`` nothing is queued, and
     the plan shows what this request (with the budget it sends) would do and cost."""
-    engine.store.get_context(context_id, tenant=tenant)
+    engine.get_context(context_id, tenant=tenant)
     budget = body.budget.model_dump(exclude_none=True) if body.budget is not None else None
     would = scheduler.plan_request(context_id, budget)  # this request, with the budget it sends
     if body.dry_run:
@@ -222,8 +221,8 @@ def sleep(
         job = scheduler.wait_for(job.id, body.timeout_s)
     learned = None
     if job.learned_context_id is not None:
-        found = engine.store.get_learned(job.learned_context_id)
-        current = engine.store.get_context(context_id).version
+        found = engine.get_learned(job.learned_context_id, tenant=tenant)
+        current = engine.get_context(context_id, tenant=tenant).version
         learned = LearnedOut.of(found, current=found.context_version == current, runs=[])
     return SleepOut(job=JobOut.of(job), learned=learned)
 
@@ -232,9 +231,9 @@ def sleep(
 def learned_contexts(context_id: ContextId, tenant: Tenant, engine: EngineDep) -> LearnedList:
     """Every learned context of the context (current and stale), each with the runs that made
     it and what they changed, and every run (failed and cancelled ones too)."""
-    current = engine.store.get_context(context_id, tenant=tenant).version
-    learned = engine.store.list_learned(context_id)
-    runs = [RunOut.of(r, _changes(r, learned)) for r in engine.store.list_runs(context_id)]
+    current = engine.get_context(context_id, tenant=tenant).version
+    learned = engine.list_learned(context_id, tenant=tenant)
+    runs = [RunOut.of(r, _changes(r, learned)) for r in engine.list_runs(context_id, tenant=tenant)]
     data = [
         LearnedOut.of(
             lc, current=lc.context_version == current, runs=[r for r in runs if r.learned_context_id == lc.id]
@@ -273,8 +272,7 @@ def queries(
     context_id: ContextId, tenant: Tenant, engine: EngineDep, limit: Limit = 50, offset: Offset = 0
 ) -> QueryPage:
     """Questions asked about the context with their answers and usage, newest first."""
-    engine.store.get_context(context_id, tenant=tenant)
-    found = engine.store.list_queries(context_id, limit=limit + 1, offset=offset)
+    found = engine.list_queries(context_id, tenant=tenant, limit=limit + 1, offset=offset)
     return QueryPage(
         data=[QueryOut.of(q) for q in found[:limit]],
         limit=limit,
@@ -286,7 +284,7 @@ def queries(
 @router.get("/contexts/{context_id}/jobs", summary="Sleep jobs")
 def jobs(context_id: ContextId, tenant: Tenant, engine: EngineDep, scheduler: SchedulerDep) -> JobList:
     """The context's sleep jobs, newest first: status, attempts, last error."""
-    engine.store.get_context(context_id, tenant=tenant)
+    engine.get_context(context_id, tenant=tenant)
     return JobList(data=[JobOut.of(j) for j in scheduler.jobs.list_jobs(context_id=context_id)])
 
 

@@ -10,6 +10,8 @@ run is retried, up to ``max_attempts``.
 Claiming locks: ``SELECT ... FOR UPDATE SKIP LOCKED`` and the context's row on
 PostgreSQL, ``BEGIN IMMEDIATE`` on SQLite; either way one job of a context runs
 at a time, in one process.
+
+New versions reach the queue through the outbox (``outbox.py``, ``relay``).
 """
 
 from __future__ import annotations
@@ -24,10 +26,9 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine, RowMapping
 
 from ..errors import NotFoundError
-from ..llm.base import Usage
-from . import rows
+from . import outbox, rows
 from .database import transaction
-from .schema import contexts, learned_contexts, sleep_jobs, sleep_runs
+from .schema import contexts, sleep_jobs, sleep_runs
 
 JobStatus = Literal["queued", "running", "done", "failed", "cancelled"]
 # Why a job is queued; "queried" only ever moves an existing job.
@@ -88,69 +89,28 @@ class JobStore:
         now, due_at = rows.to_utc(now), rows.to_utc(due_at)
         with self._conn(write=True) as conn:
             ctx = _lock_context(conn, context_id)
-            queued = _queued_job(conn, context_id)
-            if queued is not None:
-                values: dict[str, Any] = {"version": ctx["current_version"], "updated_at": now}
-                if reason == "queried":
-                    if queued["reason"] in ("created", "changed"):
-                        values["due_at"] = max(rows.to_utc(queued["due_at"]), due_at)
-                else:
-                    values.update(reason=reason, due_at=due_at)
-                    if budget is not None:
-                        values["budget"] = budget
-                conn.execute(sleep_jobs.update().where(sleep_jobs.c.id == queued["id"]).values(**values))
-                return _job(_job_row(conn, queued["id"]))
-            if reason == "queried":
-                return None
-            job_id = rows.new_id()
-            conn.execute(
-                sleep_jobs.insert().values(
-                    id=job_id,
-                    context_id=context_id,
-                    tenant=ctx["tenant"],
-                    version=ctx["current_version"],
-                    reason=reason,
-                    budget=budget,
-                    status="queued",
-                    due_at=due_at,
-                    attempts=0,
-                    max_attempts=max_attempts,
-                    created_at=now,
-                    updated_at=now,
-                )
+            return _touch(
+                conn, ctx, now=now, due_at=due_at, reason=reason, max_attempts=max_attempts, budget=budget
             )
-            return _job(_job_row(conn, job_id))
 
-    def enqueue_missing(self, *, now: datetime, due_at: datetime, max_attempts: int) -> int:
-        """Queue a job for every context whose current version has neither a learned
-        context nor any job: e.g. one edited just before a crash, between the edit's
-        commit and its job's. Returns how many were queued."""
-        j = sleep_jobs
+    def relay(
+        self, *, now: datetime, due_at: datetime, max_attempts: int, context_id: str | None = None
+    ) -> list[Job]:
+        """Queue (or move) a job for each outbox row, or only ``context_id``'s, deleting the rows
+        in the same transaction (``outbox.take``). Returns the jobs queued or moved."""
         now, due_at = rows.to_utc(now), rows.to_utc(due_at)
+        jobs: list[Job] = []
         with self._conn(write=True) as conn:
-            missing = conn.execute(_missing()).all()
-            for context_id, tenant, version in missing:
-                conn.execute(
-                    j.insert().values(
-                        id=rows.new_id(),
-                        context_id=context_id,
-                        tenant=tenant,
-                        version=version,
-                        reason="created",
-                        status="queued",
-                        due_at=due_at,
-                        attempts=0,
-                        max_attempts=max_attempts,
-                        created_at=now,
-                        updated_at=now,
-                    )
-                )
-        return len(missing)
+            for ctx, reason in outbox.take(conn, context_id=context_id):
+                job = _touch(conn, ctx, now=now, due_at=due_at, reason=reason, max_attempts=max_attempts)
+                if job is not None:
+                    jobs.append(job)
+        return jobs
 
-    def missing(self, *, limit: int = 100) -> list[tuple[str, str, int]]:
-        """(context id, tenant, version) of the contexts ``enqueue_missing`` would queue now."""
+    def pending(self, *, limit: int = 100) -> list[tuple[str, str, int]]:
+        """(context id, tenant, version) of the edits the next ``relay`` turns into jobs."""
         with self._conn() as conn:
-            return [(r[0], r[1], r[2]) for r in conn.execute(_missing().limit(limit)).all()]
+            return outbox.pending(conn, limit=limit)
 
     # --- consuming
 
@@ -331,41 +291,51 @@ class JobStore:
         with self._conn() as conn:
             return [_job(r) for r in conn.execute(stmt).mappings()]
 
-    # --- the runs that jobs make (written by Engine.sleep; completed here)
 
-    def run_started_since(self, context_id: str, since: datetime) -> str | None:
-        """The newest run of a context started at or after ``since``."""
-        r = sleep_runs
-        stmt = (
-            sa.select(r.c.id)
-            .where(r.c.context_id == context_id, r.c.started_at >= rows.to_utc(since))
-            .order_by(r.c.started_at.desc(), r.c.id.desc())
-            .limit(1)
+def _touch(
+    conn: Connection,
+    ctx: RowMapping,
+    *,
+    now: datetime,
+    due_at: datetime,
+    reason: JobReason,
+    max_attempts: int,
+    budget: dict[str, Any] | None = None,
+) -> Job | None:
+    """``JobStore.touch`` inside a transaction that holds the context's lock (``ctx``)."""
+    context_id = ctx["id"]
+    queued = _queued_job(conn, context_id)
+    if queued is not None:
+        values: dict[str, Any] = {"version": ctx["current_version"], "updated_at": now}
+        if reason == "queried":
+            if queued["reason"] in ("created", "changed"):
+                values["due_at"] = max(rows.to_utc(queued["due_at"]), due_at)
+        else:
+            values.update(reason=reason, due_at=due_at)
+            if budget is not None:
+                values["budget"] = budget
+        conn.execute(sleep_jobs.update().where(sleep_jobs.c.id == queued["id"]).values(**values))
+        return _job(_job_row(conn, queued["id"]))
+    if reason == "queried":
+        return None
+    job_id = rows.new_id()
+    conn.execute(
+        sleep_jobs.insert().values(
+            id=job_id,
+            context_id=context_id,
+            tenant=ctx["tenant"],
+            version=ctx["current_version"],
+            reason=reason,
+            budget=budget,
+            status="queued",
+            due_at=due_at,
+            attempts=0,
+            max_attempts=max_attempts,
+            created_at=now,
+            updated_at=now,
         )
-        with self._conn() as conn:
-            return conn.execute(stmt).scalar_one_or_none()
-
-    def set_run_usage(self, run_id: str, usage: Usage, *, only_running: bool = False) -> None:
-        """Record what a run spent: Engine.sleep records nothing for a run that did not
-        finish. ``only_running``: leave a run that has closed meanwhile alone."""
-        stmt = sleep_runs.update().where(sleep_runs.c.id == run_id).values(**rows.usage_values(usage))
-        if only_running:
-            stmt = stmt.where(sleep_runs.c.status == "running")
-        with self._conn(write=True) as conn:
-            conn.execute(stmt)
-
-
-def _missing() -> sa.Select[Any]:
-    """Contexts whose current version has neither a learned context nor any job."""
-    c, j, lc = contexts, sleep_jobs, learned_contexts
-    of_version = sa.exists().where(j.c.context_id == c.c.id, j.c.version == c.c.current_version)
-    active = sa.exists().where(j.c.context_id == c.c.id, j.c.status.in_(("queued", "running")))
-    learned = sa.exists().where(lc.c.context_id == c.c.id, lc.c.context_version == c.c.current_version)
-    return (
-        sa.select(c.c.id, c.c.tenant, c.c.current_version)
-        .where(~of_version, ~active, ~learned)
-        .order_by(c.c.created_at, c.c.id)
     )
+    return _job(_job_row(conn, job_id))
 
 
 def _lock_context(conn: Connection, context_id: str, *, missing_ok: bool = False) -> RowMapping:

@@ -239,3 +239,20 @@ idempotency_keys = sa.Table(
     sa.Column("expires_at", Timestamp, nullable=False),
     sa.Index("ix_idempotency_keys_expires_at", "expires_at"),
 )
+
+# --- the sleep outbox (revision 0004): an edit and its sleep job in one transaction
+
+sleep_outbox = sa.Table(
+    "sleep_outbox",
+    metadata,
+    # At most one row per context: a context with a new version that no job covers yet.
+    sa.Column("context_id", ID, sa.ForeignKey("contexts.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("tenant", sa.String(200), nullable=False),
+    sa.Column("version", sa.Integer, nullable=False),
+    # created or changed: the reason the job is queued for.
+    sa.Column("reason", sa.String(16), nullable=False),
+    sa.Column("created_at", Timestamp, nullable=False),
+    sa.Column("updated_at", Timestamp, nullable=False),
+    sa.CheckConstraint("reason IN ('created', 'changed')", name="reason"),
+    sa.Index("ix_sleep_outbox_created_at", "created_at"),
+)

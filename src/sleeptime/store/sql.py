@@ -23,6 +23,7 @@ from . import rows
 from . import statements as st
 from .base import QueryRecord, RunStatus, SleepRun, Store
 from .database import transaction
+from .outbox import note_new_version
 from .schema import context_versions, contexts, learned_contexts, queries, sleep_runs
 
 FAILED_STATUSES: tuple[RunStatus, ...] = ("failed", "interrupted", "cancelled")
@@ -67,6 +68,7 @@ class SQLStore:
                     context_id=context_id, version=1, text=text, sha256=text_digest(text), created_at=now
                 )
             )
+            note_new_version(conn, context_id, tenant, 1, now=now)
         return Context(context_id, 1, text, meta, created_at=now, updated_at=now, tenant=tenant)
 
     def get_context(
@@ -125,6 +127,7 @@ class SQLStore:
                         created_at=now,
                     )
                 )
+                note_new_version(conn, context_id, ctx["tenant"], values["current_version"], now=now)
             conn.execute(contexts.update().where(contexts.c.id == context_id).values(**values))
             ctx = st.context_row(conn, context_id, None)
             return st.context_at(conn, ctx, None)
@@ -194,6 +197,17 @@ class SQLStore:
             stored = st.insert_learned(conn, values)
             st.close_run(conn, run_id, status="done", usage=learned.usage, learned_id=stored["id"], now=now)
             return rows.learned_from_row(stored)
+
+    def record_run_usage(self, run_id: str, usage: Usage) -> None:
+        """What a run still ``running`` has spent so far (a closed run is left alone), so that
+        the scheduler's budgets count a long run while it goes and a crash leaves its spending."""
+        stmt = (
+            sleep_runs.update()
+            .where(sleep_runs.c.id == run_id, sleep_runs.c.status == "running")
+            .values(**rows.usage_values(usage))
+        )
+        with self._write() as conn:
+            conn.execute(stmt)
 
     def fail_run(self, run_id: str, error: str, *, usage: Usage, status: RunStatus = "failed") -> None:
         """Close a run that did not produce a learned context. A run already done stays done."""

@@ -79,7 +79,7 @@ def run(bench: BenchRun) -> Outcome:
 def _notes_reader(bench: BenchRun) -> Callable[[str], str]:
     @functools.cache
     def notes(learned_id: str) -> str:
-        return bench.engine.store.get_learned(learned_id).text
+        return bench.engine.get_learned(learned_id).text
 
     return notes
 
