@@ -62,9 +62,9 @@ def seconds_per_call(model: LLM, *, embedded: bool) -> tuple[float, str]:
         ]
         if times:
             return sum(times) / len(times), f"the mean of {len(times)} logged call(s) of {model.name}"
-    guess = GUESS_EMBEDDED_S if embedded else GUESS_REMOTE_S
-    where = "the 1.5B default model on 2 cores" if embedded else "a remote endpoint"
-    return guess, f"a guess, as measured for {where}; a short run measures this model"
+    if embedded:
+        return GUESS_EMBEDDED_S, "a guess, as measured for the 1.5B default model on 2 cores"
+    return GUESS_REMOTE_S, "a guess for a remote endpoint"
 
 
 def describe_plan(plan: Plan, model: LLM, *, embedded: bool) -> str:
@@ -76,7 +76,7 @@ def describe_plan(plan: Plan, model: LLM, *, embedded: bool) -> str:
         f"estimated time: at most ~{_duration(plan.calls * per_call / max(1, plan.parallel))} "
         f"at {per_call:.1f} s per call ({source}"
         + (f", {plan.parallel} in flight" if plan.parallel > 1 else "")
-        + "); calls already in the call log are replayed free",
+        + "); calls already in the call log are replayed free; a short run measures the model",
     ]
     if plan.prepared:
         lines.append(

@@ -114,8 +114,10 @@ def finish(
         ax.text(0.5, 0.5, "no data", ha="center", va="center", transform=ax.transAxes)
     fig.tight_layout()
     fig.text(0.99, 0.005, "error bars: 95% interval, or ± sd across seeds", fontsize=6, ha="right", alpha=0.6)
-    fig.savefig(path, dpi=120)
+    part = path.with_name(f".{path.stem}.part.png")
+    fig.savefig(part, dpi=120)
     plt.close(fig)
+    part.replace(path)  # written whole, or not at all
     return path
 
 

@@ -9,6 +9,7 @@ says plainly where they do not hold or cannot be told from this run.
 from __future__ import annotations
 
 import csv
+import io
 import json
 import math
 from pathlib import Path
@@ -62,16 +63,25 @@ def claim_dict(claim: Claim) -> dict[str, Any]:
     return {"claim": claim.claim, "paper": claim.paper, "measured": claim.measured, "holds": claim.holds}
 
 
+def write_whole(path: Path, text: str) -> Path:
+    """``text`` into ``path`` by way of a temporary file, so a reader (or a killed run) never sees
+    half of it."""
+    part = path.with_name(f".{path.name}.part")
+    part.write_text(text, encoding="utf-8")
+    part.replace(path)
+    return path
+
+
 def write_csv(table: list[Row], path: Path) -> Path:
     columns: list[str] = []
     for row in table:
         columns += [k for k in row if k not in columns]
-    with path.open("w", newline="", encoding="utf-8") as fh:
-        writer = csv.DictWriter(fh, fieldnames=columns)
-        writer.writeheader()
-        for row in table:
-            writer.writerow({k: _csv_value(row.get(k)) for k in columns})
-    return path
+    buffer = io.StringIO(newline="")
+    writer = csv.DictWriter(buffer, fieldnames=columns)
+    writer.writeheader()
+    for row in table:
+        writer.writerow({k: _csv_value(row.get(k)) for k in columns})
+    return write_whole(path, buffer.getvalue())
 
 
 def _csv_value(value: Any) -> Any:
@@ -159,17 +169,24 @@ def write_report(
     """Write summary.json, summary.csv (the main table), <table>.csv and report.md into ``out``."""
     out.mkdir(parents=True, exist_ok=True)
     written: dict[str, Path] = {}
-    path = out / "summary.json"
-    path.write_text(json.dumps(summary(outcome), indent=2, sort_keys=False) + "\n", encoding="utf-8")
+    path = write_whole(out / "summary.json", json.dumps(summary(outcome), indent=2, sort_keys=False) + "\n")
     written["summary.json"] = path
     for i, (name, table) in enumerate(outcome.tables.items()):
         written[f"{name}.csv"] = write_csv(table, out / f"{name}.csv")
         if i == 0:
             written["summary.csv"] = write_csv(table, out / "summary.csv")
-    report = out / "report.md"
-    report.write_text(markdown(outcome, command=command, run_stats=run_stats or {}), encoding="utf-8")
+    report = write_whole(out / "report.md", markdown(outcome, command=command, run_stats=run_stats or {}))
     written["report.md"] = report
     return written
 
 
-__all__ = ["PAPER", "clean", "markdown", "markdown_table", "summary", "write_csv", "write_report"]
+__all__ = [
+    "PAPER",
+    "clean",
+    "markdown",
+    "markdown_table",
+    "summary",
+    "write_csv",
+    "write_report",
+    "write_whole",
+]
