@@ -71,7 +71,7 @@ def test_openai_errors(serve: Any) -> None:
                 model="x", messages=[{"role": "user", "content": "q"}], n=2, stream=True
             )
         with pytest.raises(openai.UnprocessableEntityError):
-            client.chat.completions.create(model="x", messages=[{"role": "tool", "content": "q"}])  # type: ignore[list-item,misc]
+            client.chat.completions.create(model="x", messages=[{"role": "robot", "content": "q"}])  # type: ignore[list-item,misc]
         cid = s.client.post("/contexts", json={"text": TEXT}).json()["id"]
         with pytest.raises(openai.BadRequestError, match="no user message"):
             client.chat.completions.create(

@@ -37,7 +37,7 @@ class ScriptedModel:
 
     def complete(self, messages: Sequence[Message], params: SamplingParams) -> Completion:
         started = time.perf_counter()
-        texts = []
+        texts, reasons = [], []
         for _ in range(params.n):
             with self._lock:
                 self.calls.append((list(messages), params))
@@ -48,7 +48,13 @@ class ScriptedModel:
             if isinstance(outcome, BaseException):
                 raise outcome
             words = outcome.split()
-            texts.append(" ".join(words[: params.max_tokens]))
+            text = " ".join(words[: params.max_tokens])
+            reason = "length" if len(words) > params.max_tokens else "stop"  # as real backends say
+            for stop in params.stop:
+                if stop and stop in text:
+                    text, reason = text[: text.index(stop)], "stop"
+            texts.append(text)
+            reasons.append(reason)
         prompt = sum(self.count_tokens(m["content"]) for m in messages)
         completion = sum(self.count_tokens(t) for t in texts)
         return Completion(
@@ -57,7 +63,7 @@ class ScriptedModel:
             model=self.name,
             latency_s=time.perf_counter() - started,
             time_to_first_token_s=0.0,
-            finish_reasons=tuple("stop" for _ in texts),
+            finish_reasons=tuple(reasons),
         )
 
     def count_tokens(self, text: str) -> int:

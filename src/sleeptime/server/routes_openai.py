@@ -5,38 +5,35 @@ in the body) is a question about it: the last user message is answered like
 ``POST /contexts/{id}/ask`` (from the learned context if there is one, and
 recorded as a query); the other messages are not used. Without a context the
 messages go to the answering model as they are. ``stream: true`` sends
-``chat.completion.chunk`` events and ``data: [DONE]``, as OpenAI does.
+``chat.completion.chunk`` events and ``data: [DONE]``, as OpenAI does. Which
+request fields are honoured, ignored or refused: ``openai_params.py``.
+
+The reply's ``model`` is the model that answered (as OpenAI names the snapshot
+that served a request), whatever name the request gave.
 """
 
 from __future__ import annotations
 
-import asyncio
-import json
-import logging
 import secrets
-import threading
 import time
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import Iterator
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Request
 from fastapi.responses import StreamingResponse
 
-from ..budget import Budget
 from ..engine import Engine
-from ..errors import NotFoundError, SleeptimeError
-from ..llm.base import LLM, Message, SamplingParams, StreamingLLM, Usage
-from . import quotas
+from ..errors import NotFoundError
+from ..llm.base import LLM, Completion, Message, SamplingParams, StreamingLLM, Usage
+from . import openai_params, quotas
 from .auth import Tenant
 from .deps import EngineDep, SchedulerDep, SettingsDep
-from .errors import ParamError, error_body, status_of
-from .routes_contexts import check_answer_tokens
+from .errors import ParamError
 from .schemas_openai import ChatRequest
+from .sse import Emit, sse
 
-log = logging.getLogger(__name__)
 router = APIRouter(tags=["openai"])
 
-Emit = Callable[[dict[str, Any]], None]
 ContextHeader = Annotated[
     str | None,
     Header(
@@ -80,48 +77,38 @@ def chat_completions(
     context_header: ContextHeader = None,
 ) -> dict[str, Any] | StreamingResponse:
     """With a context: ``T_b(q, c') -> a`` for the last user message. Without: the model itself."""
+    started = time.perf_counter()
     if context_header and body.context_id and context_header != body.context_id:
         raise ParamError(
             "the X-Sleeptime-Context header and context_id name different contexts", param="context_id"
         )
     context_id = context_header or body.context_id
-    check_answer_tokens(body.completion_tokens, settings)
+    openai_params.check_supported(body, with_context=context_id is not None)
     param = "max_completion_tokens" if body.max_completion_tokens is not None else "max_tokens"
-    cost = quotas.ask_tokens(engine, Budget(n=body.n, max_tokens=body.completion_tokens))
-    quotas.check_ask(quotas.quota_of(request), tenant, cost, param)
-    if body.stream and (body.n or 1) > 1:
-        raise ParamError("stream with n > 1 is not supported", param="n")
-    reply = _Reply(body.model)
+    if body.completion_tokens is not None and body.completion_tokens > settings.max_answer_tokens:
+        raise ParamError(
+            f"{param} {body.completion_tokens:,} is over this server's limit of "
+            f"{settings.max_answer_tokens:,}",
+            param=param,
+        )
+    budget = openai_params.budget(body)
+    quotas.check_ask(quotas.quota_of(request), tenant, quotas.ask_tokens(engine, budget), param)
+    reply = _Reply(started, body.stops())
     if context_id is not None:
         engine.get_context(context_id, tenant=tenant)
         question = _last_user_message(body)
-        budget = Budget(
-            verbosity=body.verbosity,
-            n=body.n,
-            max_tokens=body.completion_tokens,
-            temperature=body.temperature,
-            seed=body.seed,
-            reasoning_effort=body.reasoning_effort,
-        )
+        max_tokens = engine.resolve_ask_budget(budget).max_tokens
 
         def produce_answer(emit: Emit | None) -> dict[str, Any]:
             with scheduler.gate.query():
-                result = _answer(engine, context_id, question, budget, tenant, reply, emit)
+                result = _answer(engine, context_id, question, budget, tenant, reply, emit, max_tokens)
             scheduler.context_queried(context_id)
             return result
 
         produce = produce_answer
     else:
-        messages = _messages(body)
-        params = SamplingParams(
-            max_tokens=body.completion_tokens or engine.resolve_ask_budget(None).max_tokens,
-            temperature=body.temperature if body.temperature is not None else 0.0,
-            top_p=body.top_p if body.top_p is not None else 1.0,
-            seed=body.seed if body.seed is not None else 0,
-            n=body.n or 1,
-            stop=body.stops(),
-            reasoning_effort=body.reasoning_effort,
-        )
+        messages = openai_params.messages(body)
+        params = openai_params.sampling(body, engine.resolve_ask_budget(None).max_tokens)
 
         def produce_plain(emit: Emit | None) -> dict[str, Any]:
             with scheduler.gate.query():
@@ -131,7 +118,7 @@ def chat_completions(
     if not body.stream:
         return produce(None)
     include_usage = body.stream_options is not None and body.stream_options.include_usage
-    return _sse(lambda emit: reply.stream_usage(emit, produce(emit), include_usage))
+    return sse(lambda emit: reply.stream_usage(emit, produce(emit), include_usage))
 
 
 def _last_user_message(body: ChatRequest) -> str:
@@ -143,38 +130,37 @@ def _last_user_message(body: ChatRequest) -> str:
     )
 
 
-def _messages(body: ChatRequest) -> list[Message]:
-    out: list[Message] = []
-    for m in body.messages:
-        role = "system" if m.role == "developer" else m.role
-        out.append({"role": role, "content": m.text()})
-    return out
-
-
 class _Reply:
     """Builds ``chat.completion`` bodies and chunks for one request."""
 
-    def __init__(self, model: str) -> None:
+    def __init__(self, started: float, stops: tuple[str, ...]) -> None:
         self.id = f"chatcmpl-{secrets.token_hex(12)}"
         self.created = int(time.time())
-        self.model = model
+        self.started = started
+        self.stops = stops
 
-    def completion(self, model: str, texts: tuple[str, ...], usage: Usage, **extra: Any) -> dict[str, Any]:
+    def completion(
+        self, completion: Completion, texts: tuple[str, ...] | None = None, **extra: Any
+    ) -> dict[str, Any]:
+        choices = []
+        for i, text in enumerate(texts if texts is not None else completion.texts):
+            reported = completion.finish_reasons[i] if i < len(completion.finish_reasons) else "stop"
+            cut, stopped = openai_params.cut_at_stop(text, self.stops)
+            choices.append(
+                {
+                    "index": i,
+                    "message": {"role": "assistant", "content": cut, "refusal": None},
+                    "finish_reason": "stop" if stopped else ("length" if reported == "length" else "stop"),
+                    "logprobs": None,
+                }
+            )
         return {
             "id": self.id,
             "object": "chat.completion",
             "created": self.created,
-            "model": model,
-            "choices": [
-                {
-                    "index": i,
-                    "message": {"role": "assistant", "content": t},
-                    "finish_reason": "stop",
-                    "logprobs": None,
-                }
-                for i, t in enumerate(texts)
-            ],
-            "usage": _usage(usage),
+            "model": completion.model,
+            "choices": choices,
+            "usage": _usage(completion.usage),
             **extra,
         }
 
@@ -190,18 +176,25 @@ class _Reply:
             **extra,
         }
 
-    def stream_text(self, emit: Emit, model: str, pieces: Iterator[str], **extra: Any) -> str:
+    def stream_text(self, emit: Emit, model: str, pieces: Iterator[str], **extra: Any) -> bool:
+        """Send the pieces (up to a stop sequence); whether a stop sequence ended them."""
         emit(self.chunk(model, {"role": "assistant", "content": ""}, **extra))
-        text = []
-        for piece in pieces:
-            text.append(piece)
+        stopped = [False]
+        for piece in openai_params.until_stop(pieces, self.stops, stopped):
             emit(self.chunk(model, {"content": piece}))
-        emit(self.chunk(model, {}, "stop"))
-        return "".join(text)
+        return stopped[0]
+
+    def stream_end(self, emit: Emit, model: str, finish: str, **extra: Any) -> None:
+        emit(self.chunk(model, {}, finish, **extra))
 
     def stream_usage(self, emit: Emit, result: dict[str, Any], include_usage: bool) -> None:
         if include_usage:
             emit({**self.chunk(result["model"], {}), "choices": [], "usage": result["usage"]})
+
+    def latency(self, model_s: float) -> dict[str, float]:
+        """What the caller waited (``latency_s``), and how much of it was not the model's work."""
+        seen = time.perf_counter() - self.started
+        return {"latency_s": seen, "queue_wait_s": max(0.0, seen - model_s)}
 
 
 def _usage(usage: Usage) -> dict[str, int]:
@@ -216,13 +209,26 @@ def _plain(
     llm: LLM, messages: list[Message], params: SamplingParams, reply: _Reply, emit: Emit | None
 ) -> dict[str, Any]:
     """The messages to the model as they are."""
-    if emit is None or not isinstance(llm, StreamingLLM):
+    if emit is None or not isinstance(llm, StreamingLLM) or params.json_schema is not None:
         completion = llm.complete(messages, params)
-        if emit is not None:
-            reply.stream_text(emit, completion.model, iter([completion.text]))
-        return reply.completion(completion.model, completion.texts, completion.usage)
-    text = reply.stream_text(emit, llm.name, llm.stream(messages, params))
+        if emit is None:
+            return reply.completion(completion)
+        stopped = reply.stream_text(emit, completion.model, iter([completion.text]))
+        reason = completion.finish_reasons[0] if completion.finish_reasons else "stop"
+        reply.stream_end(emit, completion.model, "stop" if stopped or reason != "length" else "length")
+        return {"model": completion.model, "usage": _usage(completion.usage)}
+    parts: list[str] = []
+
+    def collect() -> Iterator[str]:
+        for piece in llm.stream(messages, params):
+            parts.append(piece)
+            yield piece
+
+    stopped = reply.stream_text(emit, llm.name, collect())
+    text = "".join(parts)
     usage = Usage(sum(llm.count_tokens(m["content"]) for m in messages), llm.count_tokens(text), 0, 1)
+    finish = openai_params.finish_reason(None, usage.completion_tokens, params.max_tokens, stopped=stopped)
+    reply.stream_end(emit, llm.name, finish)
     return {"model": llm.name, "usage": _usage(usage)}
 
 
@@ -230,25 +236,41 @@ def _answer(
     engine: Engine,
     context_id: str,
     question: str,
-    budget: Budget,
+    budget: Any,
     tenant: str,
     reply: _Reply,
     emit: Emit | None,
+    max_tokens: int,
 ) -> dict[str, Any]:
     """The question about a context: ``Engine.ask``, or ``Engine.ask_stream`` when streaming."""
     if emit is None:
         answer = engine.ask(context_id, question, budget, tenant=tenant)
+        completion = Completion(
+            answer.texts or (answer.text,),
+            answer.usage,
+            answer.model,
+            answer.latency_s,
+            None,
+            answer.finish_reasons,
+        )
         extra = _extension(
             answer.source, answer.learned_context_id, answer.context_version, answer.id, answer.note
         )
-        return reply.completion(answer.model, answer.texts or (answer.text,), answer.usage, sleeptime=extra)
+        return reply.completion(completion, sleeptime={**extra, **reply.latency(answer.latency_s)})
     stream = engine.ask_stream(context_id, question, budget, tenant=tenant)
     with stream:  # closed in this thread: an embedded model is released by the thread that took it
         extra = _extension(
             stream.source, stream.learned_context_id, stream.context_version, stream.id, stream.note
         )
-        reply.stream_text(emit, stream.model, iter(stream), sleeptime=extra)
+        stopped = reply.stream_text(emit, stream.model, iter(stream), sleeptime=extra)
     answer = stream.answer
+    finish = openai_params.finish_reason(
+        answer.finish_reasons[0] if answer.finish_reasons else None,
+        answer.usage.completion_tokens,
+        max_tokens,
+        stopped=stopped,
+    )
+    reply.stream_end(emit, answer.model, finish, sleeptime=reply.latency(answer.latency_s))
     return {"model": answer.model, "usage": _usage(answer.usage)}
 
 
@@ -262,64 +284,3 @@ def _extension(
         "query_id": query_id,
         "note": note,
     }
-
-
-class _ClientGone(Exception):
-    pass
-
-
-def _sse(produce: Callable[[Emit], None]) -> StreamingResponse:
-    """Server-sent events from ``produce``, run start to end in one thread of its own.
-
-    One thread, because an embedded model holds its lock across the generator and a
-    lock must be released by the thread that took it. A client that goes away stops
-    the generation at its next piece.
-    """
-
-    async def body() -> AsyncIterator[bytes]:
-        loop = asyncio.get_running_loop()
-        queue: asyncio.Queue[bytes | None] = asyncio.Queue()
-        gone = threading.Event()
-
-        def put(item: bytes | None) -> None:
-            try:
-                loop.call_soon_threadsafe(queue.put_nowait, item)
-            except RuntimeError:  # the event loop is closed: the server is stopping
-                gone.set()
-
-        def emit(data: dict[str, Any]) -> None:
-            if gone.is_set():
-                raise _ClientGone
-            put(b"data: " + json.dumps(data, ensure_ascii=False).encode("utf-8") + b"\n\n")
-
-        def run() -> None:
-            try:
-                produce(emit)
-            except _ClientGone:
-                pass
-            except SleeptimeError as exc:
-                status, type_ = status_of(exc)
-                body = error_body(type_, exc.message, exc.hint, status=status, openai=True)
-                put(b"data: " + json.dumps(body).encode() + b"\n\n")
-            except Exception as exc:
-                log.error("internal error while streaming: %s", type(exc).__name__)
-                log.debug("internal error details", exc_info=exc)
-                put(
-                    b"data: "
-                    + json.dumps(
-                        error_body("internal_error", "internal server error", status=500, openai=True)
-                    ).encode()
-                    + b"\n\n"
-                )
-            finally:
-                put(None)
-
-        threading.Thread(target=run, name="sleeptime-stream", daemon=True).start()
-        try:
-            while (item := await queue.get()) is not None:
-                yield item
-            yield b"data: [DONE]\n\n"
-        finally:
-            gone.set()
-
-    return StreamingResponse(body(), media_type="text/event-stream", headers={"Cache-Control": "no-cache"})
