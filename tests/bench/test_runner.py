@@ -239,3 +239,38 @@ def test_conditions_sharing_a_prompt_prefix_run_back_to_back(tmp_path: Path, mak
     rows = bench.run(conditions)
     assert model.kinds == ["learned", "learned", "raw", "raw"]
     assert [r["condition"] for r in rows] == ["sleep v0", "test v0", "sleep v2", "test v2"]
+
+
+def test_sleep_budgets_share_one_stored_context_and_answer_from_their_own(
+    tmp_path: Path, make_bench: Factory
+) -> None:
+    """No copy of a context per sleep budget: each answer names its learned context (learned_id)."""
+    from sleeptime import prompts
+
+    class Recorder(HashModel):
+        def __init__(self) -> None:
+            super().__init__()
+            self.answer_prompts: list[str] = []
+
+        def complete(self, messages: Sequence[Message], params: SamplingParams) -> Any:
+            if messages[0]["content"] != prompts.SLEEP_SYSTEM:
+                self.answer_prompts.append(json.dumps(list(messages)))
+            return super().complete(messages, params)
+
+    conditions = [
+        Condition("one round", "sleep", 0, SleepSpec(rounds=1, **RETHINK)),
+        Condition("two rounds", "sleep", 0, SleepSpec(rounds=2, **RETHINK)),
+        Condition("test", "test-time", 0),
+    ]
+    model = Recorder()
+    bench = make_bench(tmp_path, model, limit=2)
+    rows = bench.run(conditions)
+    assert len(bench.engine.list_contexts()) == 2  # one per example, not one per sleep budget
+    for example in {r["example_id"] for r in rows}:
+        mine = {r["condition"]: r for r in rows if r["example_id"] == example}
+        one, two = mine["one round"]["learned_context_id"], mine["two rounds"]["learned_context_id"]
+        assert one and two and one != two
+        for learned_id in (one, two):
+            notes = bench.engine.get_learned(learned_id).text
+            assert any(json.dumps(notes)[1:-1] in prompt for prompt in model.answer_prompts)
+        assert mine["test"]["source"] == "raw" and mine["one round"]["source"] == "learned"

@@ -51,6 +51,12 @@ class AskRequest:
     qa: QA
     condition: Condition
     budget: Budget
+    learned_id: str | None = None  # the learned context a sleep-time answer uses; None: raw context
+
+    @property
+    def use_learned(self) -> bool:
+        """Answer from the named learned context (sleep-time whose sleep succeeded), else raw."""
+        return self.condition.kind == "sleep" and self.learned_id is not None
 
 
 Asker = Callable[[AskRequest], Attempt]
@@ -68,7 +74,8 @@ def ask(request: AskRequest) -> Attempt:
         request.context_id,
         request.qa.question,
         request.budget,
-        use_learned=cond.kind == "sleep",
+        learned_id=request.learned_id,
+        use_learned=request.use_learned,
         truncate=True,
         record=False,
     )

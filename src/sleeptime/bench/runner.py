@@ -1,9 +1,9 @@
 """The loop every experiment shares: examples in, graded result rows out.
 
-For each seed: load the dataset's subset; for each example, sleep once per sleep
-budget (``Engine.sleep``, one stored context per example and budget), answer each
-question under each condition (``Engine.ask``; the ablation calls the engine's
-model directly) and grade it. Every row is appended to ``results.jsonl`` the
+For each seed: load the dataset's subset; for each example, store its context once,
+sleep on it once per sleep budget (``Engine.sleep``), answer each question under
+each condition (``Engine.ask``, naming the learned context with ``learned_id``; the
+ablation calls the engine's model directly) and grade it. Every row is appended to ``results.jsonl`` the
 moment it exists, and every model call goes through ``cache.CachingModel`` into
 ``calls.jsonl``, so a killed run continues where it stopped: finished rows are
 read back, a sleep or answer that was under way replays its finished calls free.
@@ -134,15 +134,15 @@ class BenchRun:
                 return
             offset += 500
 
-    def context_id(self, example: Example, label: str) -> str:
-        """The stored context of ``example`` for sleep budget ``label`` (one each: ``Engine.ask``
-        answers from a context's newest learned context), made on first need."""
+    def context_id(self, example: Example) -> str:
+        """The stored context of ``example``, made on first need: one for all its sleep budgets
+        (each answer names its learned context, ``Engine.ask(learned_id=...)``)."""
         text = context_text(example)
         digest = hashlib.sha256(text.encode()).hexdigest()[:16]
-        key = f"{example.dataset}|{example.id}|{digest}|{label}"
+        key = f"{example.dataset}|{example.id}|{digest}"
         with self._contexts_lock:
             if key not in self._contexts:
-                meta = {"bench_key": key, "example": example.id, "sleep": label}
+                meta = {"bench_key": key, "example": example.id}
                 ctx = self.engine.add_context(text, meta, truncate=True)
                 self._contexts[key] = ctx.id
             return self._contexts[key]
@@ -159,7 +159,7 @@ class BenchRun:
             with self._learned_lock:
                 if memo in self._learned:
                     return self._learned[memo]
-            cid = self.context_id(example, label)
+            cid = self.context_id(example)
             strategy: dict[str, Any] = {"strategy": spec.strategy} if spec.strategy else {}
             try:
                 result: LearnedContext | str = self.engine.sleep(
@@ -329,12 +329,17 @@ class BenchRun:
             self._advance_answer()
             return {**done, **extra, "condition": cond.name, "params": cond.params}
         learned: LearnedContext | str | None = None
-        label = "raw"
         if cond.kind == "sleep" and cond.sleep is not None:
             learned = self.learned(seed, example, cond.sleep)
-            label = sleep_label(cond.sleep, seed)
         request = AskRequest(
-            self.engine, self.context_id(example, label), context_text(example), example, qa, cond, budget
+            self.engine,
+            self.context_id(example),
+            context_text(example),
+            example,
+            qa,
+            cond,
+            budget,
+            learned.id if isinstance(learned, LearnedContext) else None,
         )
         error = learned if isinstance(learned, str) else None
         try:
@@ -416,8 +421,8 @@ def _prefix_group(cond: Condition) -> tuple[str, str | None]:
 
 
 def sleep_label(spec: SleepSpec, seed: int) -> str:
-    """Names the stored context a sleep budget's learned context goes with; sampled (k > 1)
-    learned contexts differ per seed, so each seed gets its own."""
+    """Names a sleep budget's learned context of an example; sampled (k > 1) learned contexts
+    differ per seed, so each seed gets its own."""
     return f"{spec.label} seed={seed}" if (spec.k or 1) > 1 else spec.label
 
 

@@ -74,7 +74,8 @@ def ask_in_steps(request: AskRequest) -> Attempt:
             request.context_id,
             step_question(request.qa.question, step, steps, files),
             request.budget,
-            use_learned=cond.kind == "sleep",
+            learned_id=request.learned_id,
+            use_learned=request.use_learned,
             truncate=True,
             record=False,
         )
@@ -82,7 +83,7 @@ def ask_in_steps(request: AskRequest) -> Attempt:
         files += [f for f in files_in(answer.text) if f not in files]
         if files and re.search(r"\bDONE\b", answer.text):
             break
-    source = "learned" if cond.kind == "sleep" else "raw"
+    source = "learned" if request.use_learned else "raw"
     return Attempt("\n".join(files), usage, latency, (), source, {"files": files, "steps_used": used})
 
 
