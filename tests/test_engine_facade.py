@@ -12,7 +12,7 @@ from sleeptime.budget import DEFAULT_ASK_BUDGET, DEFAULT_SLEEP_BUDGET, resolve_a
 from sleeptime.errors import BackendUnavailableError
 from sleeptime.llm.base import Message
 from sleeptime.llm.fake import ScriptedModel
-from sleeptime.sleep import SleepCancelled, sleep_on
+from sleeptime.sleep import SleepCancelled
 from sleeptime.store import SleepRun
 
 TEXT = "A shop sells 3 pens for $2 and 5 pencils for $1."
@@ -236,15 +236,17 @@ def test_no_run_is_handed_over_when_the_same_sleep_exists(engine: Engine, model:
 # --- one retry layer per cause
 
 
-def test_sleep_retries_unusable_output_but_not_transport_errors() -> None:
-    resolved = resolve_sleep({"rounds": 2})
+def test_sleep_retries_unusable_output_but_not_transport_errors(sqlite_url: str) -> None:
     down = ScriptedModel([BackendUnavailableError("model server down"), "notes that would work"])
+    engine = Engine(model=down, store=sqlite_url, sleep_budget=Budget(rounds=2))
+    ctx = engine.add_context(TEXT)
     with pytest.raises(BackendUnavailableError):
-        sleep_on(down, "ctx", resolved, strategy="rethink")
+        engine.sleep(ctx.id, strategy="rethink")
     assert len(down.calls) == 1  # the backend retries transport errors; sleep does not again
     empty = ScriptedModel(["", "notes: the total is 12", "FINISHED"])
-    out = sleep_on(empty, "ctx", resolved, strategy="rethink")
-    assert out.notes == ("notes: the total is 12",) and len(empty.calls) == 3
+    engine = Engine(model=empty, store=sqlite_url, sleep_budget=Budget(rounds=2))
+    learned = engine.sleep(ctx.id, strategy="rethink")
+    assert learned.notes == ("notes: the total is 12",) and len(empty.calls) == 3
 
 
 def test_k_loops_run_in_parallel_on_a_model_that_serves_several(sqlite_url: str) -> None:

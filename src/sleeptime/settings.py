@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import platformdirs
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -92,6 +92,13 @@ class Settings(BaseSettings):
     job_lease_s: float = Field(
         60.0, gt=0, le=86400, description="A running job's lease; a worker that stops renewing it loses it."
     )
+    job_heartbeat_s: float | None = Field(
+        None,
+        gt=0,
+        le=3600,
+        description="How often a running job renews its lease and checks its context; below job_lease_s. "
+        "None: a third of job_lease_s, at most 5 s.",
+    )
     job_max_attempts: int = Field(
         3, ge=1, le=20, description="Attempts per sleep job before it is marked failed (hard stop)."
     )
@@ -118,6 +125,16 @@ class Settings(BaseSettings):
     )
     max_answer_tokens: int = Field(
         4096, ge=1, le=131072, description="Largest max_tokens a request may ask for at test time."
+    )
+    idempotency_ttl_s: float = Field(
+        86400.0, gt=0, le=30 * 86400, description="How long the server keeps an Idempotency-Key's answer."
+    )
+    idempotency_lease_s: float = Field(
+        600.0,
+        gt=0,
+        le=86400,
+        description="After how long a request claimed under an Idempotency-Key that never answered "
+        "(its process died) may run again.",
     )
     query_priority_wait_s: float = Field(
         30.0,
@@ -149,6 +166,17 @@ class Settings(BaseSettings):
     ) -> tuple[PydanticBaseSettingsSource, ...]:
         toml = TomlConfigSettingsSource(settings_cls, toml_file=config_path())
         return (init_settings, env_settings, toml)
+
+    @model_validator(mode="after")
+    def _heartbeat_within_lease(self) -> Settings:
+        if self.job_heartbeat_s is not None and self.job_heartbeat_s >= self.job_lease_s:
+            raise ValueError("job_heartbeat_s must be below job_lease_s, or the lease runs out between beats")
+        return self
+
+    @property
+    def job_heartbeat_interval_s(self) -> float:
+        """How often a running job's lease is renewed."""
+        return self.job_heartbeat_s if self.job_heartbeat_s is not None else min(self.job_lease_s / 3, 5.0)
 
     @property
     def database_url(self) -> str:

@@ -233,7 +233,7 @@ class Worker:
 
     def _heartbeat(self, running: Running) -> None:
         sched = self.scheduler
-        interval = min(sched.settings.job_lease_s / 3, 5.0)
+        interval = sched.settings.job_heartbeat_interval_s
         while not running.finished.wait(interval):
             try:
                 owned, version = sched.jobs.heartbeat(

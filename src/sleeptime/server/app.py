@@ -24,10 +24,12 @@ from ..errors import ConfigurationError
 from ..scheduler import Scheduler
 from ..settings import Settings
 from ..store import SQLStore
+from ..store.idempotency import IdempotencyStore
 from ..store.keys import KeyStore
 from ..store.quotas import QuotaStore
 from . import errors, openapi, routes_contexts, routes_openai, routes_stats
 from .auth import Authenticator
+from .idempotency import Idempotency
 
 DESCRIPTION = """Sleep-time compute as a service: store contexts; the server thinks about each one
 while it is idle (S(c) -> c') and answers questions from what it learned (T_b(q, c') -> a).
@@ -76,6 +78,10 @@ def create_app(
         """No authentication: for load balancers and process supervisors."""
         return {"status": "ok"}
 
+    # The last added runs first: bodies are bounded before Idempotency-Key reads them.
+    app.add_middleware(
+        Idempotency, store=IdempotencyStore(engine.store.engine), auth=app.state.auth, settings=settings
+    )
     app.add_middleware(BodyLimit, max_bytes=settings.max_request_bytes)
     openapi.install(app, settings)
     return app

@@ -53,8 +53,9 @@ WHY = {
     "an unparseable body, or a malformed Authorization header.",
     401: "No API key where one is needed, or an unknown or revoked key.",
     404: "No such id, or another tenant's.",
+    409: "A request with this Idempotency-Key is still being answered (Retry-After says when to retry).",
     413: "A body over max_request_bytes, a text over max_context_chars, or too long for the model's window.",
-    422: "The request does not match this schema.",
+    422: "The request does not match this schema, or its Idempotency-Key was used for another request.",
     429: "A quota of the key's tenant or a token budget is spent (Retry-After says when to retry).",
     502: "The model failed or answered unusably.",
     503: "The model, its endpoint or the database is unavailable.",
@@ -68,6 +69,7 @@ HEADERS: dict[int, dict[str, Any]] = {
             "description": 'Bearer, or Bearer error="invalid_token" for an unknown key (RFC 6750).',
         }
     },
+    409: {"Retry-After": {"description": "Seconds to wait before retrying."}},
     429: {"Retry-After": {"description": "Seconds until the quota has room again."}},
 }
 MODEL_CALLS = {("post", "/contexts/{context_id}/ask"), ("post", "/v1/chat/completions")}
@@ -88,6 +90,8 @@ def statuses(method: str, path: str, operation: dict[str, Any]) -> set[int]:
         codes.add(422)
     if "requestBody" in operation:
         codes.add(413)
+    if method == "post":
+        codes |= {409, 422}  # Idempotency-Key (docs/server.md)
     if "{" in path:
         codes.add(404)
     if (method, path) in MODEL_CALLS:
