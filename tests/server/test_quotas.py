@@ -77,3 +77,21 @@ def test_sleep_quotas(serve: Any) -> None:
         hourly.put(f"/contexts/{other}", json={"text": TEXT + " He eats 2."})
         [item] = hourly.get("/scheduler/plan").json()["items"]
         assert item["action"] == "blocked" and "tenant globex's hourly" in item["reason"]
+
+
+def test_keys_quota_cli(tmp_path: Any, capsys: Any) -> None:
+    import json
+
+    from sleeptime.cli import run
+
+    db = f"sqlite:///{tmp_path / 'q.db'}"
+    assert run(["--db", db, "keys", "quota", "--tenant", "acme", "--requests-per-minute", "60", "--json"]) == 0
+    shown = json.loads(capsys.readouterr().out)
+    assert shown["requests_per_minute"] == 60 and shown["max_sleep_tokens"] is None
+    assert run(["--db", db, "keys", "quota", "--tenant", "acme", "--max-sleep-tokens", "5000", "--json"]) == 0
+    shown = json.loads(capsys.readouterr().out)
+    assert (shown["requests_per_minute"], shown["max_sleep_tokens"]) == (60, 5000)  # the rest kept
+    assert run(["--db", db, "keys", "quota", "--tenant", "acme", "--requests-per-minute", "0", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["requests_per_minute"] is None
+    assert run(["--db", db, "keys", "quota", "--tenant", "acme", "--clear"]) == 0
+    assert "max_sleep_tokens: no limit" in capsys.readouterr().out

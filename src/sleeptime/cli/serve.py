@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+from dataclasses import replace
 from typing import TYPE_CHECKING, Annotated
 
 import typer
@@ -126,6 +127,43 @@ def keys_create(
     err_console.print(
         f"[dim]key {record.id} for tenant {record.tenant}; store it now, it is not shown again[/]"
     )
+
+
+QuotaOption = Annotated[int | None, typer.Option(min=0, help="0 removes the limit.")]
+
+
+@keys_app.command("quota")
+def keys_quota(
+    ctx: typer.Context,
+    tenant: Annotated[str, typer.Option(help="The tenant whose keys share the quota.")],
+    requests_per_minute: QuotaOption = None,
+    sleep_tokens_per_hour: QuotaOption = None,
+    sleep_tokens_per_day: QuotaOption = None,
+    max_ask_tokens: QuotaOption = None,
+    max_sleep_tokens: QuotaOption = None,
+    clear: Annotated[bool, typer.Option(help="Remove every limit of the tenant.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Show or set a tenant's quota, which every key of the tenant shares (docs/server.md)."""
+    from ..store.quotas import NO_QUOTA, QuotaStore
+
+    store = QuotaStore(_key_store(ctx).engine)
+    given = {
+        "requests_per_minute": requests_per_minute,
+        "sleep_tokens_per_hour": sleep_tokens_per_hour,
+        "sleep_tokens_per_day": sleep_tokens_per_day,
+        "max_ask_tokens": max_ask_tokens,
+        "max_sleep_tokens": max_sleep_tokens,
+    }
+    quota = NO_QUOTA if clear else store.get(tenant)
+    changes = {name: (value or None) for name, value in given.items() if value is not None}
+    if clear or changes:
+        quota = store.set(tenant, replace(quota, **changes))
+    if as_json:
+        console.print_json(json.dumps({"tenant": tenant, **quota.to_dict()}))
+        return
+    for name, value in quota.to_dict().items():
+        console.print(f"{name}: {'no limit' if value is None else f'{value:,}'}", highlight=False)
 
 
 @keys_app.command("list")
