@@ -130,7 +130,9 @@ def markdown(outcome: Outcome, *, command: str | None, run_stats: dict[str, Any]
         "across seeds where there are several); `accuracy_ci_low`-`accuracy_ci_high` is a 95% interval "
         "over the pooled questions (Wilson's for right/wrong scores).\n",
         "## The paper's headline numbers next to this run\n",
-        f'Paper: {PAPER}. "Holds here?" compares the direction of the effect, not its size.\n',
+        f'Paper: {PAPER}. "Holds here?" compares the direction of the effect, not its size, and says '
+        "yes or **no** only when the 95% intervals of the compared conditions do not overlap (else: "
+        "cannot tell).\n",
         "| claim | paper | measured here | holds here? |\n|---|---|---|---|",
     ]
     parts += [f"| {c.claim} | {c.paper} | {c.measured} | {_holds(c.holds)} |" for c in outcome.claims]
