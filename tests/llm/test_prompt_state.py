@@ -75,9 +75,24 @@ def test_damaged_files_are_logged_and_ignored(
     else:
         blob = bytearray()
     path.write_bytes(bytes(blob))
-    with caplog.at_level(logging.WARNING):
-        assert cache.lookup(MODEL, 4096, [1, 2, 3, 4]) is None
+    for reader in (cache, PromptStateCache(tmp_path, 10_000_000, ram_bytes=0)):  # this process, a new one
+        with caplog.at_level(logging.WARNING):
+            assert reader.lookup(MODEL, 4096, [1, 2, 3, 4]) is None
     assert "ignored" in caplog.text
+
+
+def test_the_checksum_is_verified_once_per_file_version(tmp_path: Path) -> None:
+    writer = PromptStateCache(tmp_path, 10_000_000, ram_bytes=0)
+    writer.put(StateKey(MODEL, 4096, (1, 2, 3)), state(5000), owner="c")
+    reader = PromptStateCache(tmp_path, 10_000_000, ram_bytes=0)
+    assert reader.lookup(MODEL, 4096, [1, 2, 3, 4]) is not None
+    (path,) = tmp_path.glob("*.kvstate")
+    assert path in reader._verified  # the next read of this version skips the checksum
+    blob = bytearray(path.read_bytes())
+    blob[-1] ^= 0xFF
+    path.write_bytes(bytes(blob))
+    os.utime(path, ns=(time.time_ns() + 10**9, time.time_ns() + 10**9))  # a new version of the file
+    assert reader.lookup(MODEL, 4096, [1, 2, 3, 4]) is None
 
 
 def test_the_disk_stays_under_its_bound_least_recently_used_first(tmp_path: Path) -> None:

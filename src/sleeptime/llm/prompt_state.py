@@ -112,6 +112,7 @@ class PromptStateCache:
         self.ram_bytes = ram_bytes
         self._ram: OrderedDict[str, tuple[StateKey, str, bytearray]] = OrderedDict()
         self._lock = threading.Lock()
+        self._verified: dict[Path, tuple[int, int, int]] = {}  # files whose checksum matched, by stamp
 
     # --- lookup
 
@@ -206,6 +207,7 @@ class PromptStateCache:
                     handle.write(MAGIC + struct.pack("<I", len(header)) + header + tokens)
                     handle.write(data)
                 os.replace(tmp, path)
+                self._verified[path] = _stamp(path.stat())
             except BaseException:
                 Path(tmp).unlink(missing_ok=True)
                 raise
@@ -270,18 +272,22 @@ class PromptStateCache:
     def _read(self, path: Path, key: StateKey) -> bytearray | None:
         try:
             with path.open("rb") as handle:
-                blob = bytearray(os.fstat(handle.fileno()).st_size)
+                stat = os.fstat(handle.fileno())
+                blob = bytearray(stat.st_size)
                 handle.readinto(blob)
         except OSError as exc:
             log.warning("prompt state %s unreadable, ignored: %s", path.name, exc)
             return None
-        problem = _check(blob, key)
+        # The checksum is computed once per file version in this process (~1 ms per MB).
+        known = self._verified.get(path) == _stamp(stat)
+        problem = _check(blob, key, checksum=not known)
         if problem is not None:
             log.warning("prompt state %s ignored: %s", path.name, problem)
             path.unlink(missing_ok=True)
             return None
         with contextlib.suppress(OSError):
             os.utime(path)  # least recently used goes first
+            self._verified[path] = _stamp(path.stat())
         start = len(blob) - _state_len(blob)
         del blob[:start]  # one copy-free bytearray of the state bytes
         return blob
@@ -304,7 +310,11 @@ def _state_len(blob: bytearray) -> int:
     return int(json.loads(bytes(blob[len(MAGIC) + 4 : len(MAGIC) + 4 + length]))["state_bytes"])
 
 
-def _check(blob: bytearray, key: StateKey) -> str | None:
+def _stamp(stat: os.stat_result) -> tuple[int, int, int]:
+    return (stat.st_ino, stat.st_size, stat.st_mtime_ns)
+
+
+def _check(blob: bytearray, key: StateKey, *, checksum: bool = True) -> str | None:
     """Why ``blob`` is not a valid state for ``key``, or None."""
     if not blob.startswith(MAGIC) or len(blob) < len(MAGIC) + 4:
         return "not a sleeptime prompt state"
@@ -329,7 +339,7 @@ def _check(blob: bytearray, key: StateKey) -> str | None:
     tokens.frombytes(bytes(blob[tokens_at : tokens_at + 4 * n_tokens]))
     if tuple(tokens) != key.tokens:
         return "made for other tokens"
-    if zlib.crc32(memoryview(blob)[tokens_at + 4 * n_tokens :]) != crc:
+    if checksum and zlib.crc32(memoryview(blob)[tokens_at + 4 * n_tokens :]) != crc:
         return "corrupt (checksum mismatch)"
     return None
 
