@@ -7,25 +7,12 @@ then answer queries from the learned context with a small budget
 
 from __future__ import annotations
 
-from .answer import Answer
-from .budget import Budget
+from . import errors
+from .answer import Answer, AnswerStream
+from .budget import AskBudget, Budget, SleepBudget
 from .context import Context
 from .engine import Engine
-from .errors import (
-    BackendError,
-    BackendTimeoutError,
-    BackendUnavailableError,
-    BudgetExceededError,
-    ConfigurationError,
-    ContextTooLongError,
-    InvalidInputError,
-    MalformedOutputError,
-    ModelUnavailableError,
-    NotFoundError,
-    RateLimitedError,
-    SleeptimeError,
-    StoreError,
-)
+from .errors import *  # noqa: F403  (the error tree: errors.__all__)
 from .learned import LearnedContext
 from .llm.base import Usage
 
@@ -33,23 +20,14 @@ __version__ = "0.1.0"
 
 __all__ = [
     "Answer",
-    "BackendError",
-    "BackendTimeoutError",
-    "BackendUnavailableError",
+    "AnswerStream",
+    "AskBudget",
     "Budget",
-    "BudgetExceededError",
-    "ConfigurationError",
     "Context",
-    "ContextTooLongError",
     "Engine",
-    "InvalidInputError",
     "LearnedContext",
-    "MalformedOutputError",
-    "ModelUnavailableError",
-    "NotFoundError",
-    "RateLimitedError",
-    "SleeptimeError",
-    "StoreError",
+    "SleepBudget",
     "Usage",
     "__version__",
 ]
+__all__ += errors.__all__
