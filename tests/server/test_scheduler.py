@@ -187,6 +187,21 @@ def test_contexts_without_a_job_are_queued_at_start(serve: Any) -> None:
         assert job.status == "queued"
 
 
+def test_an_edit_made_outside_the_server_is_queued_at_the_next_poll(serve: Any) -> None:
+    with serve() as s:
+        context = s.engine.add_context("Fay has 6 owls.")  # as `sleeptime context add` would, meanwhile
+        assert s.scheduler.jobs.list_jobs(context_id=context.id) == []  # only its outbox row so far
+        assert not s.step()  # the poll relays it: queued, due after the idle delay
+        [job] = s.scheduler.jobs.list_jobs(context_id=context.id)
+        assert (job.status, job.reason) == ("queued", "created")
+        s.engine.update_context(context.id, "Fay has 7 owls.")
+        assert not s.step(29)  # the edit's relay pushed the due time back: t=29 + 30
+        assert not s.step(29)
+        assert s.step(2)
+        [job] = s.scheduler.jobs.list_jobs(context_id=context.id)
+        assert (job.status, job.version) == ("done", 2)
+
+
 def test_queries_are_answered_during_a_sleep_run(serve: Any) -> None:
     blocker = Blocker()
     sleep_model = ScriptedModel(script=[blocker], default=NOTES)
