@@ -70,6 +70,7 @@ def test_generated_questions_are_verified_cached_and_answered(
         1: ("How many apples does Tom have after Monday?", "5"),  # the unverified 7 is dropped
     }
     assert writer.written == 1
+    assert "--generate-questions 2: kept 1 verified question(s) over 1 context(s)" in " ".join(outcome.notes)
     table = {(r["n_queries"], r["kind"]): r for r in outcome.tables["amortization"]}
     assert table[(2, "sleep")]["contexts"] == 1  # N = 2 is measurable only with the generated question
 

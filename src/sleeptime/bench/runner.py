@@ -45,6 +45,7 @@ from .asking import (
 )
 from .cache import CachingModel, JsonlLog, close_engine, open_engine
 from .config import BenchOptions, Condition, SleepSpec
+from .contexts import ExampleContexts
 from .datasets import QA, Example, load_dataset, shuffled_indices, subset
 from .metrics import Row
 from .plan import DryRun, Plan
@@ -80,18 +81,14 @@ class BenchRun:
         self.show_progress = show_progress
         self.dry_run = dry_run
         self.model_name = engine.model.name
-        self._contexts: dict[str, str] = {}
-        self._contexts_lock = threading.Lock()
-        self._learned: dict[tuple[str, str], LearnedContext | str] = {}
-        self._learned_lock = threading.Lock()
-        self._sleeping: dict[tuple[str, str], threading.Lock] = {}
+        self.contexts = ExampleContexts(engine, on_call=lambda n: self._advance_sleep(n))
+        self._count_lock = threading.Lock()
         self._dataset: list[Example] | None = None
         self._reused = 0
         self._progress: Tracker | None = None
         self._answers: int | None = None
         self._preparing: int | None = None
         self._sleeps: int | None = None
-        self._index_contexts()
 
     @property
     def seeds(self) -> int:
@@ -120,56 +117,6 @@ class BenchRun:
                 self.options.dataset, data_dir=self.options.data_dir, **self.options.dataset_options()
             )
         return [e for e in self._dataset if len(e.questions) >= min_questions]
-
-    # --------------------------------------------------------------- contexts
-    def _index_contexts(self) -> None:
-        offset = 0
-        while True:
-            page = self.engine.list_contexts(limit=500, offset=offset)
-            for ctx in page:
-                key = ctx.metadata.get("bench_key")
-                if isinstance(key, str):
-                    self._contexts[key] = ctx.id
-            if len(page) < 500:
-                return
-            offset += 500
-
-    def context_id(self, example: Example) -> str:
-        """The stored context of ``example``, made on first need: one for all its sleep budgets
-        (each answer names its learned context, ``Engine.ask(learned_id=...)``)."""
-        text = context_text(example)
-        digest = hashlib.sha256(text.encode()).hexdigest()[:16]
-        key = f"{example.dataset}|{example.id}|{digest}"
-        with self._contexts_lock:
-            if key not in self._contexts:
-                meta = {"bench_key": key, "example": example.id}
-                ctx = self.engine.add_context(text, meta, truncate=True)
-                self._contexts[key] = ctx.id
-            return self._contexts[key]
-
-    def learned(self, seed: int, example: Example, spec: SleepSpec) -> LearnedContext | str:
-        """``Engine.sleep`` on the example's context for ``spec``; an error message if the model failed."""
-        label = sleep_label(spec, seed)
-        memo = (example.id, label)
-        with self._learned_lock:
-            if memo in self._learned:
-                return self._learned[memo]
-            lock = self._sleeping.setdefault(memo, threading.Lock())
-        with lock:  # two seeds may share an example: sleep on it once
-            with self._learned_lock:
-                if memo in self._learned:
-                    return self._learned[memo]
-            cid = self.context_id(example)
-            strategy: dict[str, Any] = {"strategy": spec.strategy} if spec.strategy else {}
-            try:
-                result: LearnedContext | str = self.engine.sleep(
-                    cid, spec.budget(seed), truncate=True, on_call=self._advance_sleep, **strategy
-                )
-            except MODEL_FAILURES as exc:
-                result = f"{type(exc).__name__}: {exc.message}"
-            with self._learned_lock:
-                self._learned[memo] = result
-            return result
 
     # -------------------------------------------------------------------- run
     def run(
@@ -324,16 +271,16 @@ class BenchRun:
         key = self.row_key(seed, example, qi, cond, budget)
         done = self.results.get(key)
         if done is not None:
-            with self._learned_lock:
+            with self._count_lock:
                 self._reused += 1
             self._advance_answer()
             return {**done, **extra, "condition": cond.name, "params": cond.params}
         learned: LearnedContext | str | None = None
         if cond.kind == "sleep" and cond.sleep is not None:
-            learned = self.learned(seed, example, cond.sleep)
+            learned = self.contexts.learned(seed, example, cond.sleep)
         request = AskRequest(
             self.engine,
-            self.context_id(example),
+            self.contexts.context_id(example),
             context_text(example),
             example,
             qa,
@@ -418,12 +365,6 @@ class BenchRun:
 
 def _prefix_group(cond: Condition) -> tuple[str, str | None]:
     return cond.kind, cond.sleep.label if cond.sleep is not None and cond.kind == "sleep" else None
-
-
-def sleep_label(spec: SleepSpec, seed: int) -> str:
-    """Names a sleep budget's learned context of an example; sampled (k > 1) learned contexts
-    differ per seed, so each seed gets its own."""
-    return f"{spec.label} seed={seed}" if (spec.k or 1) > 1 else spec.label
 
 
 __all__ = [
