@@ -180,13 +180,13 @@ class Engine:
         resolved = self.resolve_sleep_budget(budget)
         llm = self.sleep_model
         growth, based_on = self._growth(context) if incremental else (None, None)
-        key = learned_key(
-            context, strategy, llm.name, resolved, based_on, nonce=uuid.uuid4().hex if force else ""
-        )
-        if not force:
-            existing = self.store.find_learned(context.id, context.version, key)
-            if existing is not None:
-                return existing
+        key = learned_key(context, strategy, llm.name, resolved, based_on)
+        existing = self._reusable(context, key)
+        if existing is not None and not force:
+            return existing
+        if existing is not None:
+            # A forced re-run is stored under KEY:NONCE (keys are unique), and reused as KEY after.
+            key = f"{key}:{uuid.uuid4().hex[:12]}"
         text = fit_text(llm, context.text, reserved=2 * resolved.max_tokens, truncate=truncate)
         budget_record = resolved.model_dump(exclude_none=True)
         run = self.store.start_run(
@@ -232,6 +232,18 @@ class Engine:
         if self.settings.prompt_warmup:  # queries on it start from a computed prompt (warmup.py)
             warm_answer_prompts(self.model, context, stored)
         return stored
+
+    def _reusable(self, context: Context, key: str) -> LearnedContext | None:
+        """The newest learned context made with ``key`` for this version, forced re-runs included."""
+        exact = self.store.find_learned(context.id, context.version, key)
+        if exact is None:  # the first run with a key takes the key itself; re-runs come after it
+            return None
+        reruns = [
+            item
+            for item in self.store.list_learned(context.id)  # newest first
+            if item.context_version == context.version and item.key.startswith(f"{key}:")
+        ]
+        return reruns[0] if reruns else exact
 
     def _record_run_usage(self, run_id: str, usage: Usage) -> None:
         """What a running run has spent so far: budgets and a crash's record count it."""
