@@ -73,7 +73,18 @@ def sleep_spec(options: BenchOptions, **knobs: Any) -> SleepSpec:
     return SleepSpec(**merged)
 
 
-def paired(verbosities: tuple[int, ...], spec: SleepSpec, *, effort: str | None = None) -> list[Condition]:
+def paired_over(v: int, spec: SleepSpec, budgets: list[tuple[str, Any, dict[str, Any]]]) -> list[Condition]:
+    """Sleep-time and test-time-only at verbosity ``v`` for each (label, budget value, Condition
+    fields) of ``budgets`` (reasoning efforts, step budgets), sleep-time first."""
+    out = []
+    for label, value, fields in budgets:
+        params = {"budget": value}
+        out.append(Condition(f"sleep-time {label}", "sleep", v, spec, params=params, **fields))
+        out.append(Condition(f"test-time {label}", "test-time", v, params=params, **fields))
+    return out
+
+
+def paired(verbosities: tuple[int, ...], spec: SleepSpec) -> list[Condition]:
     """Sleep-time and test-time-only at each verbosity, sleep-time first."""
     out = []
     for v in verbosities:
@@ -157,6 +168,7 @@ __all__ = [
     "judged",
     "overlap",
     "paired",
+    "paired_over",
     "pct",
     "pp",
     "sleep_spec",

@@ -30,6 +30,7 @@ from .common import (
     interval_text,
     judged,
     paired,
+    paired_over,
     pct,
     pp,
     sleep_spec,
@@ -50,12 +51,7 @@ def conditions(options: Options) -> list[Condition]:
     if not options.efforts:
         return paired(options.verbosities or DEFAULT_VERBOSITIES, spec)
     v = (options.verbosities or (EFFORT_VERBOSITY,))[0]
-    out = []
-    for effort in options.efforts:
-        params = {"budget": effort}
-        out.append(Condition(f"sleep-time {effort}", "sleep", v, spec, effort=effort, params=params))
-        out.append(Condition(f"test-time {effort}", "test-time", v, effort=effort, params=params))
-    return out
+    return paired_over(v, spec, [(e, e, {"effort": e}) for e in options.efforts])
 
 
 def run(bench: BenchRun) -> Outcome:

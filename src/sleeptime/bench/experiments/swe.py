@@ -30,7 +30,7 @@ from ..datasets import QA, Example, file_f1
 from ..datasets.swe_features import normalize_path
 from ..metrics import condition_table
 from ..runner import BenchRun
-from .common import Experiment, Outcome, generic_notes, sleep_spec
+from .common import Experiment, Outcome, generic_notes, paired_over, sleep_spec
 from .pareto import tokens_claims
 
 DEFAULT_VERBOSITY = 3
@@ -104,13 +104,7 @@ class Options(BenchOptions):
 
 def conditions(options: Options) -> list[Condition]:
     v = (options.verbosities or (DEFAULT_VERBOSITY,))[0]
-    spec = sleep_spec(options)
-    out = []
-    for n in options.steps:
-        params = {"budget": n}
-        out.append(Condition(f"sleep-time {n} steps", "sleep", v, spec, steps=n, params=params))
-        out.append(Condition(f"test-time {n} steps", "test-time", v, steps=n, params=params))
-    return out
+    return paired_over(v, sleep_spec(options), [(f"{n} steps", n, {"steps": n}) for n in options.steps])
 
 
 def run(bench: BenchRun) -> Outcome:
