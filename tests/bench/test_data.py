@@ -55,6 +55,9 @@ def test_errors_name_the_flag_and_the_command(tmp_path: Path) -> None:
     assert "gsm-symbolic/generated_data/GSM_p2.jsonl" in lacking.value.message
     assert "`sleeptime data fetch gsm-symbolic`" in (lacking.value.hint or "")
     check_dataset("swe-features", tmp_path / "nowhere")  # bundled: needs no data dir
+    with pytest.raises(InvalidInputError) as no_tasks:
+        check_dataset("swe-features", None, {"path": tmp_path / "tasks.jsonl"})
+    assert "--tasks" in (no_tasks.value.hint or "")
     check_dataset("hub:owner/set", None)
 
 

@@ -216,5 +216,6 @@ def test_hub_rows_to_examples() -> None:
         example.dataset == "hub:letta-ai/stateful-aime-2024"
         and example.id == "letta-ai-stateful-aime-2024-0000"
     )
-    with pytest.raises(ValueError, match="which column"):
+    with pytest.raises(InvalidInputError, match="which column") as unclear:
         rows_to_examples([{"a_context": "", "b_context": "", "q_question": "", "answer": "1"}], "x/y")
+    assert "context_field" in (unclear.value.hint or "")

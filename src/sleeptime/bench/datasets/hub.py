@@ -13,6 +13,7 @@ import importlib
 import re
 from typing import Any
 
+from ...errors import ConfigurationError, InvalidInputError
 from .records import Example
 
 PREFIX = "hub:"
@@ -23,8 +24,10 @@ def _column(columns: list[str], suffix: str, given: str | None) -> str:
         return given
     matches = [c for c in columns if c.endswith(suffix)]
     if len(matches) != 1:
-        raise ValueError(
-            f"cannot tell which column holds the {suffix.strip('_')}: {columns}; pass it by name"
+        raise InvalidInputError(
+            f"cannot tell which column holds the {suffix.strip('_')}: {columns}",
+            hint=f"the set needs one column ending in {suffix}, or load it from Python with "
+            f"load_dataset(..., {suffix.strip('_')}_field=NAME)",
         )
     return matches[0]
 
@@ -74,9 +77,17 @@ def load_hub(
     """Rows of Hub dataset ``name`` (``owner/dataset``) as Examples."""
     try:
         hf_datasets: Any = importlib.import_module("datasets")
-    except ImportError as exc:
-        raise ImportError("loading from the Hub needs the 'datasets' package: pip install datasets") from exc
-    table = hf_datasets.load_dataset(name, split=split, revision=revision)
+    except ImportError:
+        raise ConfigurationError(
+            "loading a hub: dataset needs the 'datasets' package", hint="pip install datasets"
+        ) from None
+    try:
+        table = hf_datasets.load_dataset(name, split=split, revision=revision)
+    except Exception as exc:  # network, unknown set, gated: the datasets package's own types vary
+        raise ConfigurationError(
+            f"cannot load the Hugging Face dataset {name}: {type(exc).__name__}: {exc}",
+            hint="check the name (--dataset hub:OWNER/NAME), the network and HF_TOKEN for gated sets",
+        ) from None
     return rows_to_examples(
         [dict(row) for row in table],
         name,

@@ -154,6 +154,13 @@ def check_dataset(name: str, data_dir: Path | None, options: Mapping[str, Any] |
 
     if name.startswith(PREFIX):
         return
+    tasks = (options or {}).get("path")
+    if name == "swe-features" and tasks is not None and not Path(tasks).is_file():
+        raise InvalidInputError(
+            f"SWE-Features tasks file {tasks} does not exist",
+            hint="pass --tasks with a JSONL file of tasks (sleeptime.bench.datasets.swe_features), "
+            "or leave it out for the bundled example task",
+        )
     if name not in DATASETS:
         raise InvalidInputError(
             f"unknown dataset {name!r}",
