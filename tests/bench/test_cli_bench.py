@@ -120,3 +120,32 @@ def test_a_run_that_fails_later_keeps_its_work_and_says_how_to_resume(
     assert run(_args("hash", out, data_dir, "--no-progress")) == 0
     assert fake_model["hash"].calls < 8  # the 3 calls made before are replayed
     assert (out / "report.md").is_file()
+
+
+def test_scaling_sweeps_any_budget_knob_given_as_json() -> None:
+    import typer
+
+    from sleeptime.bench.experiments import scaling
+    from sleeptime.budget import Budget
+    from sleeptime.cli.bench import parse_options
+
+    knob = next(k for k in ("votes", "questions", "rounds") if k in Budget.model_fields)
+    given = {"ks": "1", "rounds": "1", "sleep_budgets": json.dumps([{knob: 2}, {"k": 2, "max_tokens": 64}])}
+    options = parse_options(scaling.Options, given)
+    assert isinstance(options, scaling.Options)
+    names = [c.name for c in scaling.conditions(options)]
+    assert names == [
+        "sleep k=1 v0",
+        "sleep rounds=1 v0",
+        f"sleep {knob}=2 v0",
+        "sleep k=2 max_tokens=64 v0",
+        "test-time v0",
+    ]
+    specs = [c.sleep for c in scaling.conditions(options) if c.sleep is not None]
+    assert specs[2].budget(0).model_dump(exclude_none=True)[knob] == 2
+    for bad in ('[{"no_such_knob": 1}]', '[{"k": 99}]', '{"k": 2}', "not json"):
+        with pytest.raises(typer.BadParameter) as error:
+            parse_options(scaling.Options, {"sleep_budgets": bad})
+        assert error.value.param_hint == "--sleep-budgets"
+    with pytest.raises(typer.BadParameter, match="no_such_knob"):
+        parse_options(scaling.Options, {"sleep_budgets": '[{"no_such_knob": 1}]'})

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from ..budget import Budget
 from ..costs import DEFAULT_T
@@ -41,7 +41,11 @@ def sleep_knobs(value: dict[str, Any]) -> dict[str, Any]:
         known = getattr(importlib.import_module("sleeptime.sleep"), "STRATEGIES", ())
         if not isinstance(strategy, str) or (known and strategy not in known):
             raise ValueError(f"unknown sleep strategy {strategy!r}; known: {', '.join(known)}")
-    Budget.model_validate({k: v for k, v in knobs.items() if k != "strategy"})
+    try:
+        Budget.model_validate({k: v for k, v in knobs.items() if k != "strategy"})
+    except ValidationError as exc:
+        problems = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors())
+        raise ValueError(f"not a sleep budget ({problems})") from None
     return knobs
 
 

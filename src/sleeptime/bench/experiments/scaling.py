@@ -60,7 +60,8 @@ def conditions(options: Options) -> list[Condition]:
     for v in options.verbosities or DEFAULT_VERBOSITIES:
         for sweep, value, spec in sweeps:
             params = {"sweep": sweep, "value": value, "budget": v}
-            out.append(Condition(f"sleep {sweep}={value} v{v}", "sleep", v, spec, params=params))
+            name = f"sleep {value} v{v}" if sweep == "budget" else f"sleep {sweep}={value} v{v}"
+            out.append(Condition(name, "sleep", v, spec, params=params))
         params = {"sweep": "none", "value": None, "budget": v}
         out.append(Condition(f"test-time v{v}", "test-time", v, params=params))
     return out
