@@ -99,6 +99,9 @@ class JobStore:
         """Queue (or move) a job for each outbox row, or only ``context_id``'s, deleting the rows
         in the same transaction (``outbox.take``). Returns the jobs queued or moved."""
         now, due_at = rows.to_utc(now), rows.to_utc(due_at)
+        with self._conn() as conn:
+            if not outbox.any_pending(conn, context_id=context_id):
+                return []
         jobs: list[Job] = []
         with self._conn(write=True) as conn:
             for ctx, reason in outbox.take(conn, context_id=context_id):

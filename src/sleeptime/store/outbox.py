@@ -45,6 +45,14 @@ def note_new_version(conn: Connection, context_id: str, tenant: str, version: in
         )
 
 
+def any_pending(conn: Connection, *, context_id: str | None = None) -> bool:
+    """Whether a relay has work: a read, so that an idle worker's poll takes no write lock."""
+    stmt = sa.select(sleep_outbox.c.context_id).limit(1)
+    if context_id is not None:
+        stmt = stmt.where(sleep_outbox.c.context_id == context_id)
+    return conn.execute(stmt).first() is not None
+
+
 def take(conn: Connection, *, context_id: str | None = None) -> Iterator[tuple[RowMapping, OutboxReason]]:
     """Delete the outbox rows (or ``context_id``'s) in this write transaction, oldest first,
     yielding (the context's locked row, the reason) for those whose current version has no
