@@ -9,8 +9,15 @@ from pathlib import Path
 
 import pytest
 
-from sleeptime.cli.app import EXIT_ERROR, EXIT_USAGE, print_error
-from sleeptime.errors import ConfigurationError, ContextTooLongError, InvalidInputError
+from sleeptime.cli.app import EXIT_ERROR, EXIT_USAGE, cli_hint, print_error
+from sleeptime.errors import (
+    BackendTimeoutError,
+    ConfigurationError,
+    ContextTooLongError,
+    InvalidInputError,
+    MalformedOutputError,
+    SleeptimeError,
+)
 
 from .conftest import Invoke
 
@@ -77,6 +84,19 @@ def test_errors_name_the_flag_and_have_a_hint(cli: Invoke, args: list[str], flag
 def test_an_error_without_a_hint_points_at_the_commands_help(capsys: pytest.CaptureFixture[str]) -> None:
     print_error(InvalidInputError("something is off"), "sleeptime context add")
     assert "hint: see `sleeptime context add --help`" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("error", "flag"),
+    [
+        (MalformedOutputError("unusable"), "--max-tokens"),
+        (BackendTimeoutError("slow"), "--max-tokens"),
+        (ContextTooLongError("long"), "--truncate"),
+    ],
+)
+def test_python_wording_becomes_cli_flags(error: SleeptimeError, flag: str) -> None:
+    assert flag in cli_hint(error, "sleeptime ask")
+    assert "=True" not in cli_hint(error, "sleeptime ask")
 
 
 def test_bad_settings_from_the_environment(cli: Invoke, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -12,7 +12,13 @@ from rich.text import Text
 
 from .. import __version__
 from ..engine import Engine
-from ..errors import BackendTimeoutError, ConfigurationError, ContextTooLongError, SleeptimeError
+from ..errors import (
+    BackendTimeoutError,
+    ConfigurationError,
+    ContextTooLongError,
+    MalformedOutputError,
+    SleeptimeError,
+)
 from ..settings import Settings, load_settings, unknown_env_vars
 
 if TYPE_CHECKING:
@@ -38,6 +44,7 @@ CLI_HINTS: dict[type[SleeptimeError], str] = {
         "shorten the context, use a model with a larger window (--model), or pass --truncate"
     ),
     BackendTimeoutError: "raise SLEEPTIME_REQUEST_TIMEOUT_S or lower --max-tokens",
+    MalformedOutputError: "the output could not be used: try a larger model (--model) or --max-tokens",
     ConfigurationError: "see `sleeptime config show` for each setting and where it came from",
 }
 
