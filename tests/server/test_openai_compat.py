@@ -178,3 +178,14 @@ def test_latency_is_what_the_caller_saw_with_the_queue_wait_apart(serve: Any) ->
             assert r["latency_s"] >= r["queue_wait_s"] >= 0 and r["latency_s"] >= 0.6
         waits = sorted(r["queue_wait_s"] for r in replies)
         assert waits[-1] >= 1.0  # the last one waited for two calls before it
+        stored = s.client.get(f"/contexts/{cid}/queries").json()["data"]
+        assert sorted(q["queue_wait_s"] for q in stored) == pytest.approx(waits, abs=0.05)
+        assert all(q["latency_s"] >= 0.6 + q["queue_wait_s"] - 0.05 for q in stored)
+        with ThreadPoolExecutor(2) as pool:
+            asks = list(
+                pool.map(
+                    lambda _: s.client.post(f"/contexts/{cid}/ask", json={"question": "How many?"}).json(),
+                    range(2),
+                )
+            )
+        assert max(a["queue_wait_s"] for a in asks) >= 0.5 and all(a["latency_s"] >= 0.6 for a in asks)

@@ -30,6 +30,7 @@ from ..store.quotas import QuotaStore
 from . import errors, openapi, routes_contexts, routes_openai, routes_stats
 from .auth import Authenticator
 from .idempotency import Idempotency
+from .latency import Stamp
 
 DESCRIPTION = """Sleep-time compute as a service: store contexts; the server thinks about each one
 while it is idle (S(c) -> c') and answers questions from what it learned (T_b(q, c') -> a).
@@ -83,6 +84,7 @@ def create_app(
         Idempotency, store=IdempotencyStore(engine.store.engine), auth=app.state.auth, settings=settings
     )
     app.add_middleware(BodyLimit, max_bytes=settings.max_request_bytes)
+    app.add_middleware(Stamp)  # outermost: latency_s counts from the request's arrival
     openapi.install(app, settings)
     return app
 

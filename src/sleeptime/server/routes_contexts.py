@@ -16,7 +16,7 @@ from ..learned import LearnedContext
 from ..scheduler import PlanItem, Scheduler
 from ..settings import Settings
 from ..store.base import SleepRun
-from . import quotas
+from . import latency, quotas
 from .auth import Tenant
 from .deps import ContextId, EngineDep, SchedulerDep, SettingsDep
 from .errors import PayloadTooLargeError
@@ -188,7 +188,8 @@ def ask(
             context_id, body.question, budget, tenant=tenant, use_learned=not body.baseline, escalate=escalate
         )
     scheduler.context_queried(context_id)
-    return AnswerOut.of(answer)
+    seen, wait = latency.record(engine, answer.id, latency.received_at(request), answer.latency_s)
+    return AnswerOut.of(answer, latency_s=seen, queue_wait_s=wait)
 
 
 def check_answer_tokens(max_tokens: int | None, settings: Settings) -> None:

@@ -25,7 +25,7 @@ from fastapi.responses import StreamingResponse
 from ..engine import Engine
 from ..errors import NotFoundError
 from ..llm.base import LLM, Completion, Message, SamplingParams, StreamingLLM, Usage
-from . import openai_params, quotas
+from . import latency, openai_params, quotas
 from .auth import Tenant
 from .deps import EngineDep, SchedulerDep, SettingsDep
 from .errors import ParamError
@@ -77,7 +77,7 @@ def chat_completions(
     context_header: ContextHeader = None,
 ) -> dict[str, Any] | StreamingResponse:
     """With a context: ``T_b(q, c') -> a`` for the last user message. Without: the model itself."""
-    started = time.perf_counter()
+    started = latency.received_at(request)
     if context_header and body.context_id and context_header != body.context_id:
         raise ParamError(
             "the X-Sleeptime-Context header and context_id name different contexts", param="context_id"
@@ -191,11 +191,6 @@ class _Reply:
         if include_usage:
             emit({**self.chunk(result["model"], {}), "choices": [], "usage": result["usage"]})
 
-    def latency(self, model_s: float) -> dict[str, float]:
-        """What the caller waited (``latency_s``), and how much of it was not the model's work."""
-        seen = time.perf_counter() - self.started
-        return {"latency_s": seen, "queue_wait_s": max(0.0, seen - model_s)}
-
 
 def _usage(usage: Usage) -> dict[str, int]:
     return {
@@ -256,7 +251,8 @@ def _answer(
         extra = _extension(
             answer.source, answer.learned_context_id, answer.context_version, answer.id, answer.note
         )
-        return reply.completion(completion, sleeptime={**extra, **reply.latency(answer.latency_s)})
+        seen, wait = latency.record(engine, answer.id, reply.started, answer.latency_s)
+        return reply.completion(completion, sleeptime={**extra, "latency_s": seen, "queue_wait_s": wait})
     stream = engine.ask_stream(context_id, question, budget, tenant=tenant)
     with stream:  # closed in this thread: an embedded model is released by the thread that took it
         extra = _extension(
@@ -270,7 +266,8 @@ def _answer(
         max_tokens,
         stopped=stopped,
     )
-    reply.stream_end(emit, answer.model, finish, sleeptime=reply.latency(answer.latency_s))
+    seen, wait = latency.record(engine, answer.id, reply.started, answer.latency_s)
+    reply.stream_end(emit, answer.model, finish, sleeptime={"latency_s": seen, "queue_wait_s": wait})
     return {"model": answer.model, "usage": _usage(answer.usage)}
 
 

@@ -246,7 +246,8 @@ class AnswerOut(BaseModel):
     )
     learned_context_id: str | None
     usage: UsageOut
-    latency_s: float
+    latency_s: float = Field(description="What the caller waited: from the request's arrival to the answer.")
+    queue_wait_s: float | None = Field(None, description="Of latency_s, the time outside the model call.")
     time_to_first_token_s: float | None
     model: str
     budget: dict[str, Any]
@@ -255,8 +256,13 @@ class AnswerOut(BaseModel):
     created_at: datetime | None
 
     @classmethod
-    def of(cls, answer: Answer) -> AnswerOut:
-        return cls.model_validate(answer.to_dict())  # the one serialisation of an Answer
+    def of(
+        cls, answer: Answer, *, latency_s: float | None = None, queue_wait_s: float | None = None
+    ) -> AnswerOut:
+        data = answer.to_dict()  # the one serialisation of an Answer
+        if latency_s is not None:
+            data["latency_s"] = latency_s
+        return cls.model_validate({**data, "queue_wait_s": queue_wait_s})
 
 
 class QueryOut(BaseModel):
@@ -268,7 +274,8 @@ class QueryOut(BaseModel):
     source: Literal["learned", "raw"]
     learned_context_id: str | None
     usage: UsageOut
-    latency_s: float
+    latency_s: float = Field(description="What the caller waited (as the server measured it).")
+    queue_wait_s: float | None = Field(description="Of latency_s, the time outside the model call.")
     model: str
     budget: dict[str, Any]
     created_at: datetime | None
@@ -285,6 +292,7 @@ class QueryOut(BaseModel):
             learned_context_id=q.learned_context_id,
             usage=UsageOut.of(q.usage),
             latency_s=q.latency_s,
+            queue_wait_s=q.queue_wait_s,
             model=q.model,
             budget=q.budget,
             created_at=q.created_at,

@@ -49,6 +49,7 @@ class QueryRecord:
     budget: dict[str, Any] = field(default_factory=dict)
     answers: tuple[str, ...] = ()
     created_at: datetime | None = None
+    queue_wait_s: float | None = None  # of latency_s, the wait before the model call (the server's)
 
 
 class Store(Protocol):

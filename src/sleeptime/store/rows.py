@@ -159,6 +159,7 @@ def query_values(query: QueryRecord, *, query_id: str, created_at: datetime) -> 
         "answers": check_json(list(query.answers), "answers"),
         **usage_values(query.usage),
         "latency_s": float(query.latency_s),
+        "queue_wait_s": None if query.queue_wait_s is None else float(query.queue_wait_s),
         "model": query.model,
         "source": query.source,
         "learned_context_id": query.learned_context_id,
@@ -182,4 +183,5 @@ def query_from_row(row: RowMapping) -> QueryRecord:
         budget=dict(row["budget"]),
         answers=tuple(row["answers"]),
         created_at=from_db_time(row["created_at"]),
+        queue_wait_s=row["queue_wait_s"],
     )

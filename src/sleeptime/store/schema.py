@@ -133,7 +133,10 @@ queries = sa.Table(
     sa.Column("answer", sa.Text, nullable=False),
     sa.Column("answers", sa.JSON, nullable=False),
     *_usage_columns(),
+    # What the caller waited (the server's whole answer), and the part of it spent before the
+    # model call (revision 0005; NULL for queries recorded by earlier versions or outside it).
     sa.Column("latency_s", sa.Double, nullable=False),
+    sa.Column("queue_wait_s", sa.Double, nullable=True),
     sa.Column("model", sa.Text, nullable=False),
     sa.Column("source", sa.String(16), nullable=False),
     sa.Column(

@@ -295,6 +295,15 @@ class SQLStore:
             row = conn.execute(sa.select(queries).where(queries.c.id == values["id"])).mappings().one()
         return rows.query_from_row(row)
 
+    def set_query_latency(self, query_id: str, *, latency_s: float, queue_wait_s: float) -> None:
+        """What the caller of a recorded query waited, measured where it asked (the server)."""
+        with self._write() as conn:
+            conn.execute(
+                queries.update()
+                .where(queries.c.id == query_id)
+                .values(latency_s=float(latency_s), queue_wait_s=float(queue_wait_s))
+            )
+
     def list_queries(self, context_id: str, *, limit: int = 100, offset: int = 0) -> list[QueryRecord]:
         """Newest first; empty for an unknown context."""
         st.check_page(limit, offset)
