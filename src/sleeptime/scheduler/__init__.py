@@ -30,6 +30,7 @@ from ..errors import ConfigurationError, SleeptimeError
 from ..settings import Settings
 from ..store import SQLStore
 from ..store.jobs import FINISHED, Job, JobReason, JobStore
+from ..store.liveness import Beacon
 from . import policy
 from .clock import SYSTEM_CLOCK, Clock, FakeClock, SystemClock
 from .worker import QueryGate, Running, Worker
@@ -73,7 +74,9 @@ class Scheduler:
         self.gate = QueryGate()
         self.stopping = threading.Event()
         self.wake = threading.Event()
-        self.owner_prefix = f"{HOST}:{os.getpid()}:{secrets.token_hex(3)}:"
+        # PostgreSQL: a liveness lock, so that other hosts see at once when this process dies.
+        self.beacon = Beacon(self.engine_sql, f"{HOST}:{os.getpid()}:{secrets.token_hex(3)}")
+        self.owner_prefix = self.beacon.prefix
         self.n_workers = self.settings.sleep_workers if workers is None else workers
         self._workers: list[Worker] = []
         self._manual: Worker | None = None
@@ -167,8 +170,10 @@ class Scheduler:
     def start(self) -> None:
         """Recover after a crash, then start the worker threads."""
         self.stopping.clear()
+        self.beacon.start()
         now = self.clock.now()
         released = self.jobs.release_dead_owners(f"{HOST}:", _owner_is_dead, now=now)
+        released += self.reap()
         pending = len(self.jobs.pending(limit=10_000))
         self.relay()
         if released or pending:
@@ -179,6 +184,12 @@ class Scheduler:
             worker = Worker(self, index)
             worker.start()
             self._workers.append(worker)
+
+    def reap(self) -> int:
+        """On PostgreSQL, retry at once the jobs of processes that died (on any host)."""
+        if not self.beacon.enabled:
+            return 0
+        return self.jobs.release_dead_owners("", self.beacon.is_dead, now=self.clock.now())
 
     def stop(self, timeout_s: float = 30.0) -> None:
         """Stop the workers; a run in progress is cancelled and queued again (no attempt counted)."""
@@ -191,9 +202,11 @@ class Scheduler:
             if worker.thread is not None:
                 worker.thread.join(timeout=timeout_s)
         self._workers.clear()
+        self.beacon.stop()
 
     def run_once(self) -> bool:
         """Claim and run one due job in the calling thread (tests, and a server with no workers)."""
+        self.beacon.start()  # a lease this process takes is held by a live process
         if self._manual is None:
             self._manual = Worker(self, len(self._workers) + 100)
         return self._manual.run_once()

@@ -148,6 +148,7 @@ class Worker:
         """Claim and run one due job; False when nothing was due."""
         sched = self.scheduler
         sched.relay()  # edits made elsewhere (another process, the CLI) or whose relay failed
+        sched.reap()  # PostgreSQL: jobs of processes that died, without waiting for their leases
         job = sched.jobs.claim(self.owner, now=sched.clock.now(), lease_s=sched.settings.job_lease_s)
         if job is None:
             return False
