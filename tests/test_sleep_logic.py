@@ -27,7 +27,7 @@ def test_parse_rewrite() -> None:
 
 def test_rounds_rewrite_the_whole_notes_and_stop_at_finished() -> None:
     model = ScriptedModel(["first notes: total = 10", "second notes: total = 12", "FINISHED", "never used"])
-    out = sleep_on(model, "Some context.", RESOLVED)
+    out = sleep_on(model, "Some context.", RESOLVED, strategy="rethink")
     assert out.notes == ("second notes: total = 12",)
     assert out.rounds_used == (3,)
     assert out.usage.calls == 3
@@ -38,30 +38,30 @@ def test_rounds_rewrite_the_whole_notes_and_stop_at_finished() -> None:
 
 def test_round_budget_is_a_hard_limit() -> None:
     model = ScriptedModel(default="notes that keep changing forever")
-    out = sleep_on(model, "ctx", RESOLVED)
+    out = sleep_on(model, "ctx", RESOLVED, strategy="rethink")
     assert out.rounds_used == (3,) and len(model.calls) == 3
 
 
 def test_empty_first_round_is_retried_then_reported() -> None:
     model = ScriptedModel(["", "   ", "real notes here"])
-    out = sleep_on(model, "ctx", RESOLVED.model_copy(update={"rounds": 1}))
+    out = sleep_on(model, "ctx", RESOLVED.model_copy(update={"rounds": 1}), strategy="rethink")
     assert out.notes == ("real notes here",) and out.usage.calls == 3
 
     broken = ScriptedModel(default="")
     with pytest.raises(MalformedOutputError, match="no notes"):
-        sleep_on(broken, "ctx", RESOLVED)
+        sleep_on(broken, "ctx", RESOLVED, strategy="rethink")
     assert len(broken.calls) == 3  # bounded, never a loop
 
 
 def test_a_useless_later_round_keeps_the_previous_notes() -> None:
     model = ScriptedModel(["good notes: 4 + 4 = 8", "", "FINISHED"])
-    out = sleep_on(model, "ctx", RESOLVED)
+    out = sleep_on(model, "ctx", RESOLVED, strategy="rethink")
     assert out.notes == ("good notes: 4 + 4 = 8",)
 
 
 def test_k_runs_use_distinct_seeds() -> None:
     model = ScriptedModel(default="notes: x = 1\nFINISHED")
-    sleep_on(model, "ctx", RESOLVED.model_copy(update={"k": 3, "rounds": 1, "seed": 10}))
+    sleep_on(model, "ctx", RESOLVED.model_copy(update={"k": 3, "rounds": 1, "seed": 10}), strategy="rethink")
     assert sorted(params.seed for _, params in model.calls) == [10, 11, 12]
 
 
@@ -74,7 +74,7 @@ def test_cancel_between_rounds() -> None:
 
     model = ScriptedModel(["notes v1", second_round, "notes v3"])
     with pytest.raises(SleepCancelled):
-        sleep_on(model, "ctx", RESOLVED, cancel=cancel)
+        sleep_on(model, "ctx", RESOLVED, cancel=cancel, strategy="rethink")
     assert len(model.calls) == 2
 
 
@@ -134,7 +134,7 @@ def test_structured_strategy_sends_a_schema_and_reads_json(sqlite_url: str) -> N
 
 def test_several_appends_grow_the_last_learned_context(sqlite_url: str) -> None:
     model = ScriptedModel(default="notes: everything computed")
-    engine = Engine(model=model, store=sqlite_url, sleep_budget=Budget(rounds=1))
+    engine = Engine(model=model, store=sqlite_url, sleep_budget=Budget(rounds=1), sleep_strategy="rethink")
     ctx = engine.add_context("Part one.")
     first = engine.sleep(ctx.id)
     engine.append_context(ctx.id, "Part two.")

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Callable, Generator, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any, Literal
 
@@ -18,6 +18,7 @@ from . import prompts
 from .budget import AskBudget
 from .errors import InvalidInputError
 from .llm.base import LLM, Completion, Message, SamplingParams, StreamingLLM, Usage
+from .verify import correct_final_arithmetic
 from .window import fit_text
 
 Source = Literal["learned", "raw"]
@@ -168,7 +169,13 @@ def respond(
 ) -> Completion:
     """``T_b(q, c') -> a``: one model call with the notes (empty for the baseline) and the question."""
     messages = build_answer_messages(llm, context, notes, question, budget, truncate=truncate)
-    return llm.complete(messages, answer_params(budget))
+    return checked(llm.complete(messages, answer_params(budget)))
+
+
+def checked(completion: Completion) -> Completion:
+    """Every sample with the arithmetic of its final sentence recomputed (``verify.py``)."""
+    texts = tuple(correct_final_arithmetic(t) for t in completion.texts)
+    return completion if texts == completion.texts else replace(completion, texts=texts)
 
 
 def respond_stream(
@@ -182,7 +189,7 @@ def respond_stream(
     messages = build_answer_messages(llm, context, notes, question, budget, truncate=truncate)
     params = answer_params(budget)
     if not isinstance(llm, StreamingLLM) or params.n > 1:
-        completion = llm.complete(messages, params)
+        completion = checked(llm.complete(messages, params))
         if completion.text:
             yield completion.text
         return completion
@@ -196,7 +203,8 @@ def respond_stream(
         yield piece
     text = "".join(parts)
     usage = Usage(sum(llm.count_tokens(m["content"]) for m in messages), llm.count_tokens(text), 0, 1)
-    return Completion((text,), usage, llm.name, time.perf_counter() - started, first, ("stop",))
+    # The stored answer has its final arithmetic checked; the pieces went out as written.
+    return checked(Completion((text,), usage, llm.name, time.perf_counter() - started, first, ("stop",)))
 
 
 _FINAL = re.compile(r"[^.\n]*\bthe (?:final )?answer is\b[^\n]*", re.IGNORECASE)

@@ -37,9 +37,20 @@ class Budget(BaseModel):
     )
     n: int | None = Field(None, ge=1, le=64, description="Independent answers sampled (pass@k baseline).")
     # --- sleep time: S(c) -> c'
-    rounds: int | None = Field(None, ge=1, le=20, description="Most rethink rounds per learned context.")
+    rounds: int | None = Field(
+        None,
+        ge=1,
+        le=20,
+        description="Most rounds: rethink rewrites; solve re-solves the questions whose solutions disagree.",
+    )
     k: int | None = Field(
         None, ge=1, le=16, description="Parallel learned contexts, concatenated at test time."
+    )
+    questions: int | None = Field(
+        None, ge=1, le=32, description="solve strategy: questions anticipated and solved ahead of time."
+    )
+    votes: int | None = Field(
+        None, ge=1, le=16, description="solve strategy: independent solutions per question, majority kept."
     )
     # --- both
     max_tokens: int | None = Field(
@@ -73,7 +84,16 @@ class Budget(BaseModel):
             raise InvalidInputError(f"invalid budget: {problems}") from None
 
 
-DEFAULT_SLEEP_BUDGET = Budget(rounds=3, k=1, max_tokens=768, temperature=0.0, seed=0)
+DEFAULT_SLEEP_BUDGET = Budget(rounds=1, k=1, questions=3, votes=3, max_tokens=768, temperature=0.0, seed=0)
+# The strategy Engine.sleep uses unless told (settings.sleep_strategy): it measured better than
+# the paper's rethink on public GSM8K problems (docs/results.md).
+DEFAULT_STRATEGY = "solve"
+# The paper's rethink loop keeps its own default of 3 rounds (for parity with earlier results);
+# solve's extra rounds only re-solve questions whose solutions disagree, so it starts at 1.
+STRATEGY_SLEEP_DEFAULTS: dict[str, Budget] = {
+    "rethink": Budget(rounds=3),
+    "rethink-structured": Budget(rounds=3),
+}
 DEFAULT_ASK_BUDGET = Budget(verbosity=0, n=1, max_tokens=512, temperature=0.0, seed=0)
 # k > 1 parallel learned contexts at temperature 0 would be k copies of one.
 PARALLEL_SLEEP_TEMPERATURE = 0.7
@@ -86,6 +106,8 @@ class SleepBudget(Budget):
 
     rounds: int
     k: int
+    questions: int
+    votes: int
     max_tokens: int
     temperature: float
 
@@ -99,13 +121,17 @@ class AskBudget(Budget):
     temperature: float
 
 
-def resolve_sleep(given: Budget | dict[str, Any] | None, configured: Budget | None = None) -> SleepBudget:
-    """``given``, then ``configured`` (the settings), then ``DEFAULT_SLEEP_BUDGET``, field by field.
+def resolve_sleep(
+    given: Budget | dict[str, Any] | None, configured: Budget | None = None, *, strategy: str = "solve"
+) -> SleepBudget:
+    """``given``, then ``configured`` (the settings), then the strategy's defaults
+    (``STRATEGY_SLEEP_DEFAULTS``), then ``DEFAULT_SLEEP_BUDGET``, field by field.
 
     k > 1 loops left at temperature 0 by the caller sample at ``PARALLEL_SLEEP_TEMPERATURE``.
     """
     asked = Budget.parse(given)
-    values = asked.over((configured or Budget()).over(DEFAULT_SLEEP_BUDGET)).model_dump(exclude_none=True)
+    built_in = STRATEGY_SLEEP_DEFAULTS.get(strategy, Budget()).over(DEFAULT_SLEEP_BUDGET)
+    values = asked.over((configured or Budget()).over(built_in)).model_dump(exclude_none=True)
     if values["k"] > 1 and asked.temperature is None and values["temperature"] == 0.0:
         values["temperature"] = PARALLEL_SLEEP_TEMPERATURE
     return SleepBudget(**values)

@@ -155,7 +155,7 @@ class Engine:
         context_id: str,
         budget: Budget | dict[str, Any] | None = None,
         *,
-        strategy: str = "rethink",
+        strategy: str | None = None,
         force: bool = False,
         incremental: bool = True,
         truncate: bool = False,
@@ -174,12 +174,18 @@ class Engine:
         with the tokens spent so far after every call, and closed as done, failed or
         cancelled with what it spent, also when it ends in an error.
         """
+        strategy = strategy or self.settings.sleep_strategy
         if strategy not in STRATEGIES:
-            raise InvalidInputError(f"unknown sleep strategy {strategy!r}; known: {', '.join(STRATEGIES)}")
+            raise InvalidInputError(
+                f"unknown sleep strategy {strategy!r}; known: {', '.join(STRATEGIES)}",
+                hint="the default comes from the sleep_strategy setting (SLEEPTIME_SLEEP_STRATEGY)",
+            )
         context = self.store.get_context(context_id, tenant=tenant)
-        resolved = self.resolve_sleep_budget(budget)
+        resolved = self.resolve_sleep_budget(budget, strategy)
         llm = self.sleep_model
-        growth, based_on = self._growth(context) if incremental else (None, None)
+        # solve re-anticipates over the whole grown text (its entries are not grown in place yet).
+        grows = incremental and strategy != "solve"
+        growth, based_on = self._growth(context) if grows else (None, None)
         key = learned_key(context, strategy, llm.name, resolved, based_on)
         existing = self._reusable(context, key)
         if existing is not None and not force:
@@ -204,7 +210,7 @@ class Engine:
                 cancel=cancel,
                 on_call=on_call,
                 parallel=llm.max_concurrency,
-                structured=strategy == "rethink-structured",
+                strategy=strategy,
             )
         except SleepCancelled as exc:
             self.store.fail_run(run.id, str(exc), usage=meter.usage, status="cancelled")
@@ -226,7 +232,11 @@ class Engine:
             key=key,
             rounds_used=outcome.rounds_used,
             based_on=based_on,
-            extra={"prompt_version": prompts.PROMPT_VERSION, "truncated": text != context.text},
+            extra={
+                "prompt_version": prompts.PROMPT_VERSION,
+                "truncated": text != context.text,
+                **({"entries": outcome.entries.to_dict()} if outcome.entries is not None else {}),
+            },
         )
         stored = self.store.finish_run(run.id, learned)
         if self.settings.prompt_warmup:  # queries on it start from a computed prompt (warmup.py)
@@ -253,9 +263,12 @@ class Engine:
             log.warning("cannot record the usage of run %s: %s", run_id, exc.message)
 
     # ---------------------------------------------------------------- budgets
-    def resolve_sleep_budget(self, budget: Budget | dict[str, Any] | None) -> SleepBudget:
+    def resolve_sleep_budget(
+        self, budget: Budget | dict[str, Any] | None, strategy: str | None = None
+    ) -> SleepBudget:
         """The budget a sleep runs with: ``budget`` over the settings over the built-in defaults."""
-        return resolve_sleep(budget, self.settings.sleep_budget)
+        chosen = strategy or self.settings.sleep_strategy
+        return resolve_sleep(budget, self.settings.sleep_budget, strategy=chosen)
 
     def resolve_ask_budget(self, budget: Budget | dict[str, Any] | None) -> AskBudget:
         """The budget an answer runs with: ``budget`` over the settings over the built-in defaults."""

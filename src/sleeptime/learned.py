@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from .entries import Entries
 from .llm.base import Usage
 
 
@@ -32,6 +33,12 @@ class LearnedContext:
     created_at: datetime | None = None
     based_on: str | None = None  # the learned context an incremental run started from
     extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def entries(self) -> Entries | None:
+        """The solve strategy's records (``entries.py``); None for free-text notes (rethink, older ones)."""
+        data = self.extra.get("entries")
+        return Entries.from_dict(data) if isinstance(data, dict) else None
 
 
 def join_notes(notes: tuple[str, ...] | list[str]) -> str:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from .llm.base import Message
 
-PROMPT_VERSION = "2026-11-1"
+PROMPT_VERSION = "2026-12-1"
 
 FINISHED = "FINISHED"
 
@@ -83,6 +83,69 @@ def sleep_incremental_round(old_context: str, new_text: str, notes: str) -> list
     return [{"role": "system", "content": SLEEP_SYSTEM}, {"role": "user", "content": user}]
 
 
+# --- the "solve" strategy (solve.py): anticipate, solve with programs, vote
+
+QUESTIONS_SCHEMA_KEY = "questions"
+
+
+def questions_schema(count: int) -> dict[str, object]:
+    """The JSON the anticipate call must return (enforced by llama.cpp grammars / json_schema)."""
+    return {
+        "type": "object",
+        "properties": {
+            QUESTIONS_SCHEMA_KEY: {
+                "type": "array",
+                "items": {"type": "string", "minLength": 8, "maxLength": 300},
+                "minItems": 1,
+                "maxItems": count,
+            }
+        },
+        "required": [QUESTIONS_SCHEMA_KEY],
+        "additionalProperties": False,
+    }
+
+
+def anticipate_questions(context: str, count: int) -> list[Message]:
+    """Step 1: the questions a user is likely to ask, the one the context leads to first."""
+    user = (
+        f"{_block('CONTEXT', context)}\n\n"
+        f"List the {count} question{'s' if count > 1 else ''} a user is most likely to ask about this "
+        "context. "
+        "First the question the context is leading to (if it reads like a problem whose final question "
+        "is missing, that question); then questions about the intermediate quantities it needs; then "
+        "obvious variations. Each question must be answerable from the context alone and ask for one "
+        f'value. Reply with a JSON object {{"{QUESTIONS_SCHEMA_KEY}": ["...", ...]}}.'
+    )
+    return [{"role": "system", "content": SLEEP_SYSTEM}, {"role": "user", "content": user}]
+
+
+# Asked when the model anticipates nothing usable (small models): the context's own direction.
+FALLBACK_QUESTION = "What is the main quantity or conclusion this context leads to?"
+
+
+def solve_with_program(context: str, question: str) -> list[Message]:
+    """Step 2: a program whose run gives the answer (small code models compute better in code)."""
+    user = (
+        f"{_block('CONTEXT', context)}\n\nQUESTION: {question.strip()}\n\n"
+        "Write a short Python program that answers the question. Assign each quantity from the "
+        "context to a variable with a descriptive snake_case name, compute step by step with more "
+        "variables, and store the final result in a variable named `answer`. Use only plain "
+        "arithmetic (and math if needed); no input(), no files. Reply with only the program in "
+        "a ```python block."
+    )
+    return [{"role": "system", "content": SLEEP_SYSTEM}, {"role": "user", "content": user}]
+
+
+def solve_with_reasoning(context: str, question: str) -> list[Message]:
+    """Step 2's fallback when no program runs: reason step by step (also for text without numbers)."""
+    user = (
+        f"{_block('CONTEXT', context)}\n\nQUESTION: {question.strip()}\n\n"
+        "Reason step by step, writing each calculation as `expression = result`. "
+        "End with 'The answer is X.'"
+    )
+    return [{"role": "system", "content": SLEEP_SYSTEM}, {"role": "user", "content": user}]
+
+
 ANSWER_SYSTEM = (
     "You answer a user's question about a context. NOTES written ahead of time about the same "
     "context may be given; they were written before the question was known."
@@ -90,8 +153,9 @@ ANSWER_SYSTEM = (
 
 # Verbosity levels 0-4: the paper's test-time budget for non-reasoning models.
 VERBOSITY_INSTRUCTIONS: tuple[str, ...] = (
-    "The notes most likely already contain what you need: use them and do not recompute anything. "
-    "Reply with exactly one sentence of the form 'The answer is X.'",
+    "Use the notes: when they already answer the question, reply with exactly one sentence of the "
+    "form 'The answer is X.' When the question adds facts the notes do not cover, combine them with "
+    "the values in the notes in one short calculation: 'The answer is <calculation> = X.'",
     "Reply with one short sentence of explanation, then 'The answer is X.'",
     "Reply with at most two short sentences of explanation, then 'The answer is X.'",
     "Reason about the question, then end with 'The answer is X.'",

@@ -25,7 +25,7 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
-from .budget import DEFAULT_ASK_BUDGET, DEFAULT_SLEEP_BUDGET, Budget
+from .budget import DEFAULT_ASK_BUDGET, DEFAULT_STRATEGY, Budget
 from .costs import DEFAULT_T
 from .errors import ConfigurationError
 
@@ -78,7 +78,14 @@ class Settings(BaseSettings):
     )
     request_timeout_s: float = Field(120.0, gt=0, description="Time-out of one remote model call.")
     max_retries: int = Field(4, ge=1, le=20, description="Attempts per remote call before giving up.")
-    sleep_budget: Budget = Field(DEFAULT_SLEEP_BUDGET, description="Default budget of Engine.sleep.")
+    sleep_budget: Budget = Field(
+        Budget(),
+        description="Default budget of Engine.sleep; unset fields take the strategy's built-in defaults "
+        "(budget.py).",
+    )
+    sleep_strategy: str = Field(
+        DEFAULT_STRATEGY, description="Default strategy of Engine.sleep: solve, rethink, rethink-structured."
+    )
     ask_budget: Budget = Field(DEFAULT_ASK_BUDGET, description="Default budget of Engine.ask.")
     # --- sleeptime serve (docs/server.md)
     server_host: str = Field("127.0.0.1", description="Address `sleeptime serve` binds to.")

@@ -18,14 +18,18 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from . import prompts
+from .budget import DEFAULT_STRATEGY as DEFAULT_STRATEGY  # its home is budget.py
 from .budget import SleepBudget
-from .errors import MalformedOutputError
+from .entries import Entries
+from .errors import InvalidInputError, MalformedOutputError
 from .errors import SleepCancelled as SleepCancelled  # its home is errors.py; imported from here too
 from .llm.base import LLM, Message, SamplingParams, Usage
+from .solve import solve_context
 
-# "rethink-structured" asks for JSON {"notes", "finished"} enforced by the backend
-# (llama.cpp grammars, OpenAI json_schema) instead of parsing free text.
-STRATEGIES = ("rethink", "rethink-structured")
+# "solve" (solve.py) anticipates questions and solves them with sandboxed programs and votes;
+# "rethink" is the paper's loop; "rethink-structured" asks for JSON {"notes", "finished"}
+# enforced by the backend (llama.cpp grammars, OpenAI json_schema) instead of parsing free text.
+STRATEGIES = ("solve", "rethink", "rethink-structured")
 
 NOTES_SCHEMA: dict[str, object] = {
     "type": "object",
@@ -54,6 +58,7 @@ class SleepOutcome:
     usage: Usage
     rounds_used: tuple[int, ...]
     duration_s: float
+    entries: Entries | None = None  # the solve strategy's records, rendered into ``notes``
 
 
 def sleep_on(
@@ -64,14 +69,31 @@ def sleep_on(
     growth: Growth | None = None,
     cancel: threading.Event | None = None,
     on_call: ProgressCallback | None = None,
+    strategy: str,
     parallel: int = 1,
-    structured: bool = False,
 ) -> SleepOutcome:
-    """Run ``budget.k`` independent rethink loops over ``context``; ``budget`` must be resolved.
+    """Run ``strategy`` over ``context``; ``budget`` must be resolved.
 
-    ``parallel`` bounds concurrent loops: remote endpoints serve several at once,
+    rethink: ``budget.k`` independent loops. solve: one run of ``solve.solve_context``
+    (which starts afresh on a grown context: its questions are re-anticipated).
+    ``parallel`` bounds concurrent calls: remote endpoints serve several at once,
     an embedded model serializes them anyway.
     """
+    if strategy not in STRATEGIES:
+        raise InvalidInputError(f"unknown sleep strategy {strategy!r}; known: {', '.join(STRATEGIES)}")
+    if strategy == "solve":
+        started = time.perf_counter()
+        entries, usage, used = solve_context(
+            llm, context, budget, cancel=cancel, on_call=on_call, parallel=parallel
+        )
+        return SleepOutcome(
+            notes=(entries.render(),),
+            usage=usage,
+            rounds_used=(used,),
+            duration_s=time.perf_counter() - started,
+            entries=entries,
+        )
+    structured = strategy == "rethink-structured"
     rounds, k = budget.rounds, budget.k
     started = time.perf_counter()
 

@@ -48,7 +48,8 @@ class ScriptedModel:
             if isinstance(outcome, BaseException):
                 raise outcome
             words = outcome.split()
-            text = " ".join(words[: params.max_tokens])
+            # Within the limit the text is kept as written (newlines matter to programs).
+            text = outcome if len(words) <= params.max_tokens else " ".join(words[: params.max_tokens])
             reason = "length" if len(words) > params.max_tokens else "stop"  # as real backends say
             for stop in params.stop:
                 if stop and stop in text:

@@ -1,0 +1,73 @@
+"""Arithmetic a model wrote, recomputed: ``24 - 5 = 18`` is corrected to ``24 - 5 = 19``.
+
+Small models set up a calculation right far more often than they carry it out.
+Wherever sleeptime stores or returns text that states ``expression = result``
+(a solution's final sentence, an answer's final sentence), the expression is
+recomputed in the sandbox and a wrong result replaced. Only plain arithmetic
+on numbers is touched: anything with words or names is left as written.
+"""
+
+from __future__ import annotations
+
+import re
+
+from .entries import format_value
+from .sandbox import run_program
+
+# "(12 + 3) * 2 = 30", "$1,200 / 4 = $300", "3 x 4 = 12", "2^3 = 8" at the end of a sentence.
+_EXPRESSION = re.compile(
+    r"(?P<expr>(?:[-+]?\$?\(?\s*\d[\d,]*(?:\.\d+)?\s*\)?\s*[-+*/x×÷^]\s*)+\$?\(?\s*\d[\d,]*(?:\.\d+)?\s*\)?\s*\)*)"
+    r"=\s*\$?(?P<result>-?\d[\d,]*(?:\.\d+)?)"
+)
+_FINAL = re.compile(r"the (?:final )?answer is\b", re.IGNORECASE)
+MAX_EXPRESSION_CHARS = 200
+
+
+def _python(expression: str) -> str | None:
+    cleaned = expression.replace(",", "").replace("$", "").replace("×", "*").replace("÷", "/")
+    cleaned = re.sub(r"(?<=[\d)\s])x(?=[\s\d(])", "*", cleaned).replace("^", "**").strip()
+    if len(cleaned) > MAX_EXPRESSION_CHARS or not re.fullmatch(r"[-+*/().\d\s]+", cleaned):
+        return None
+    if cleaned.count("(") != cleaned.count(")"):
+        return None
+    return cleaned
+
+
+def recompute(expression: str) -> int | float | None:
+    """The value of a plain arithmetic expression, computed in the sandbox; None if it is not one."""
+    code = _python(expression)
+    if code is None or not re.search(r"\d\s*[-+*/]", code):
+        return None
+    result = run_program(f"answer = {code}")
+    value = result.answer if result.ok else None
+    return value if isinstance(value, (int, float)) and not isinstance(value, bool) else None
+
+
+def _close(a: float, b: float) -> bool:
+    return abs(a - b) <= 1e-6 * max(1.0, abs(a), abs(b))
+
+
+def correct_final_arithmetic(text: str) -> str:
+    """``text`` with the last ``expression = result`` of its final answer sentence recomputed.
+
+    The final sentence is the last one saying "the answer is", else the last line.
+    Returns ``text`` unchanged when there is nothing to check or the result is right.
+    """
+    starts = [m.start() for m in _FINAL.finditer(text)]
+    start = starts[-1] if starts else max(text.rstrip().rfind("\n"), 0)
+    tail = text[start:]
+    matches = list(_EXPRESSION.finditer(tail))
+    if not matches:
+        return text
+    match = matches[-1]
+    value = recompute(match.group("expr"))
+    if value is None:
+        return text
+    stated = float(match.group("result").replace(",", ""))
+    if _close(stated, float(value)):
+        return text
+    fixed = f"{match.group('expr').rstrip()} = {format_value(value)}"
+    return text[:start] + tail[: match.start()] + fixed + tail[match.end() :]
+
+
+__all__ = ["correct_final_arithmetic", "recompute"]

@@ -1,0 +1,183 @@
+"""The solve strategy's exact logic with the scripted model: anticipate, run programs, vote, store entries.
+
+The real-model path (SmolLM2 through llama.cpp) is at the end of this file.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from pathlib import Path
+
+import pytest
+
+from sleeptime import Budget, Engine
+from sleeptime.budget import resolve_sleep
+from sleeptime.entries import Anticipated, Entries, Quantity, Vote, majority
+from sleeptime.learned import LearnedContext
+from sleeptime.llm.base import Message
+from sleeptime.llm.fake import ScriptedModel
+from sleeptime.prompts import FALLBACK_QUESTION
+from sleeptime.solve import parse_questions, solve_context
+from sleeptime.verify import correct_final_arithmetic, recompute
+
+CONTEXT = "Janet's ducks lay 16 eggs per day. She eats 3 for breakfast and bakes muffins with 4."
+
+
+def program(answer_expr: str, **values: int) -> str:
+    lines = [f"{k} = {v}" for k, v in values.items()]
+    return "```python\n" + "\n".join([*lines, f"answer = {answer_expr}"]) + "\n```"
+
+
+def questions(*qs: str) -> str:
+    return json.dumps({"questions": list(qs)})
+
+
+def budget(**over: int) -> object:
+    return resolve_sleep(Budget(**{"questions": 2, "votes": 3, "rounds": 1, **over}))
+
+
+def test_majority_answer_wins_and_its_values_become_quantities() -> None:
+    model = ScriptedModel(
+        [
+            questions("How many eggs are left each day?", "How many eggs does she use each day?"),
+            program("eggs - eaten - baked", eggs=16, eaten=3, baked=4),
+            program("eggs - eaten", eggs=16, eaten=3),  # a wrong solution, outvoted
+            program("laid - breakfast - muffins", laid=16, breakfast=3, muffins=4),
+            program("eaten + baked", eaten=3, baked=4),
+            program("eaten + baked", eaten=3, baked=4),
+            program("eaten + baked", eaten=3, baked=4),
+        ]
+    )
+    entries, usage, rounds = solve_context(model, CONTEXT, budget())
+    assert rounds == 1 and usage.calls == 7
+    first, second = entries.questions
+    assert (first.answer, first.agree, first.solutions) == ("9", 2, 3)
+    assert first.method == "program" and "eggs - eaten - baked" in first.program
+    assert (second.answer, second.agree) == ("7", 3)
+    names = {q.name: q for q in entries.quantities}
+    assert names["eggs"].value == 16 and names["eggs"].origin == "context"
+    assert "answer" not in names
+    text = entries.render()
+    assert "eggs = 16" in text and "A: 9 (2 of 3 solutions agree)" in text
+
+
+def test_program_calls_stop_at_the_fence_and_votes_are_sampled() -> None:
+    model = ScriptedModel([questions("How many eggs are left?"), *[program("9")] * 3])
+    solve_context(model, CONTEXT, budget(questions=1))
+    params = [p for _, p in model.calls[1:]]
+    assert params[0].temperature == 0.0  # the first vote is greedy
+    assert all(p.temperature > 0 for p in params[1:])
+    assert len({p.seed for p in params}) == 3
+    assert all(p.stop == ("\n```",) for p in params)
+    # Anticipation is held to a JSON schema the backend enforces.
+    assert model.calls[0][1].json_schema is not None
+
+
+def test_failing_programs_fall_back_to_reasoning_with_checked_arithmetic() -> None:
+    model = ScriptedModel(
+        [
+            questions("How many eggs are left?"),
+            "```python\nimport os\nanswer = 9\n```",  # refused by the sandbox
+            "no code at all",
+            "```python\nanswer = undefined_name\n```",
+            "16 - 3 - 4 = 8, so the answer is 16 - 3 - 4 = 8.",  # wrong arithmetic, corrected
+        ]
+    )
+    entries, _, _ = solve_context(model, CONTEXT, budget(questions=1))
+    (only,) = entries.questions
+    assert only.method == "reasoning" and only.answer == "9"
+
+
+def test_later_rounds_resolve_only_disagreeing_questions() -> None:
+    model = ScriptedModel(
+        [
+            questions("How many are left?", "How many are used?"),
+            program("9"), program("8"), program("10"),  # q1 disagrees
+            program("7"), program("7"), program("7"),  # q2 unanimous
+            program("9"), program("9"), program("9"),  # round 2: q1 only
+        ]
+    )
+    entries, usage, rounds = solve_context(model, CONTEXT, budget(rounds=3))
+    assert rounds == 2 and usage.calls == 10  # no round 3: q1 has a majority, 4 of 6
+    first = entries.questions[0]
+    assert (first.answer, first.agree, first.solutions) == ("9", 4, 6)
+
+
+def test_nothing_anticipated_falls_back_to_the_question_the_context_leads_to() -> None:
+    model = ScriptedModel([json.dumps({"questions": []}), program("9"), program("9"), program("9")])
+    entries, _, _ = solve_context(model, CONTEXT, budget())
+    assert [q.question for q in entries.questions] == [FALLBACK_QUESTION]
+    assert entries.questions[0].answer == "9"
+
+
+def test_parse_questions_dedupes_and_reads_plain_lines() -> None:
+    raw = questions("How many eggs?", "how many eggs", "What is the price per egg?")
+    assert parse_questions(raw, 5) == ["How many eggs?", "What is the price per egg?"]
+    assert parse_questions("1. How many eggs are left?\n2. What does she earn?", 1) == [
+        "How many eggs are left?"
+    ]
+
+
+def test_majority_ties_go_to_the_greedy_vote() -> None:
+    votes = [Vote("3", "program"), Vote("4", "program"), Vote("4", "program"), Vote("3", "program")]
+    winner, count = majority(votes) or (None, 0)
+    assert winner is not None and winner.answer == "3" and count == 2
+    assert majority([]) is None
+
+
+def test_entries_round_trip_and_old_learned_contexts_have_none() -> None:
+    entries = Entries(
+        quantities=(Quantity("eggs", 16, "context", 0),),
+        questions=(Anticipated("How many?", "9", 2, 3, "program", "answer = 9"),),
+        facts=("Eggs are sold daily.",),
+    )
+    assert Entries.from_dict(json.loads(json.dumps(entries.to_dict()))) == entries
+    old = LearnedContext(
+        id="x", context_id="c", context_version=1, text="free notes", notes=("free notes",),
+        usage=__import__("sleeptime").Usage(), duration_s=0.0, model="m", strategy="rethink",
+        budget={}, key="k",
+    )
+    assert old.entries is None
+
+
+@pytest.mark.parametrize(
+    ("text", "fixed"),
+    [
+        ("The answer is 24 - 5 = 18.", "The answer is 24 - 5 = 19."),
+        ("The answer is (12 + 3) * 2 = 31 apples.", "The answer is (12 + 3) * 2 = 30 apples."),
+        ("The answer is $1,200 / 4 = $300.", "The answer is $1,200 / 4 = $300."),
+        ("The answer is 18.", "The answer is 18."),
+        ("2 + 2 = 5 first. The answer is 7 x 3 = 20.", "2 + 2 = 5 first. The answer is 7 x 3 = 21."),
+    ],
+)
+def test_final_arithmetic_is_recomputed(text: str, fixed: str) -> None:
+    assert correct_final_arithmetic(text) == fixed
+
+
+def test_recompute_refuses_what_is_not_plain_arithmetic() -> None:
+    assert recompute("eggs - 3") is None
+    assert recompute("__import__('os')") is None
+    assert recompute("2 ** 10") == 1024
+
+
+def test_engine_default_sleep_is_solve_and_stores_entries(tmp_path: Path) -> None:
+    def reply(messages: Sequence[Message]) -> str:
+        user = messages[-1]["content"]
+        if "JSON object" in user:
+            return questions("How many eggs are left each day?")
+        return program("eggs - eaten - baked", eggs=16, eaten=3, baked=4)
+
+    model = ScriptedModel(default="The answer is 9.")
+    model.extend([reply] * 4)
+    with Engine(model=model, store=f"sqlite:///{tmp_path}/solve.db") as engine:
+        ctx = engine.add_context(CONTEXT)
+        learned = engine.sleep(ctx.id)
+        assert learned.strategy == "solve"
+        assert learned.entries is not None and learned.entries.questions[0].answer == "9"
+        again = engine.learned_context(ctx.id)
+        assert again is not None and again.entries == learned.entries  # stored and read back
+        assert "eggs = 16" in again.text
+        answer = engine.ask(ctx.id, "How many eggs are left each day?")
+        assert "eggs = 16" in model.calls[-1][0][-1]["content"]  # the answer prompt reads the entries
+        assert answer.text == "The answer is 9."
