@@ -59,7 +59,7 @@ def test_majority_answer_wins_and_its_values_become_quantities() -> None:
     assert names["eggs"].value == 16 and names["eggs"].origin == "context"
     assert "answer" not in names
     text = entries.render()
-    assert "eggs = 16" in text and "A: 9 (2 of 3 solutions agree)" in text
+    assert "eggs = 16" in text and "A: 9\n" in text and "(uncertain)" not in text
 
 
 def test_program_calls_stop_at_the_fence_and_votes_are_sampled() -> None:
@@ -181,3 +181,19 @@ def test_engine_default_sleep_is_solve_and_stores_entries(tmp_path: Path) -> Non
         answer = engine.ask(ctx.id, "How many eggs are left each day?")
         assert "eggs = 16" in model.calls[-1][0][-1]["content"]  # the answer prompt reads the entries
         assert answer.text == "The answer is 9."
+
+
+def test_a_disputed_question_is_marked_and_its_values_are_not_quantities() -> None:
+    model = ScriptedModel(
+        [
+            questions("How many are left?", "How many are used?"),
+            program("left", left=9), program("other", other=8), program("third", third=10),
+            program("used", used=7), program("used", used=7), program("used", used=7),
+        ]
+    )
+    entries, _, _ = solve_context(model, CONTEXT, budget())
+    disputed, settled = entries.questions
+    assert not disputed.settled and settled.settled
+    text = entries.render()
+    assert "A: 9 (uncertain)" in text and "A: 7\n" not in text and text.rstrip().endswith("A: 7")
+    assert [q.name for q in entries.quantities] == ["used"]

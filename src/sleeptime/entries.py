@@ -40,6 +40,11 @@ class Anticipated:
     def confidence(self) -> float:
         return self.agree / self.solutions if self.solutions else 0.0
 
+    @property
+    def settled(self) -> bool:
+        """More than half of the solutions reached the answer."""
+        return 2 * self.agree > self.solutions
+
 
 @dataclass(frozen=True)
 class Entries:
@@ -73,10 +78,11 @@ class Entries:
             lines = [f"- {q.name} = {format_value(q.value)}" for q in self.quantities]
             parts.append("Values worked out ahead of time (computed by programs):\n" + "\n".join(lines))
         if self.questions:
-            lines = []
-            for q in self.questions:
-                sure = f"{q.agree} of {q.solutions} solutions agree"
-                lines.append(f"- Q: {q.question}\n  A: {q.answer} ({sure})")
+            # No vote counts in the text: small models copy them into their answers.
+            lines = [
+                f"- Q: {q.question}\n  A: {q.answer}" + ("" if q.settled else " (uncertain)")
+                for q in self.questions
+            ]
             parts.append("Likely questions, answered ahead of time:\n" + "\n".join(lines))
         if self.facts:
             parts.append("Facts:\n" + "\n".join(f"- {f}" for f in self.facts))

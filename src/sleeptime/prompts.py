@@ -110,11 +110,11 @@ def anticipate_questions(context: str, count: int) -> list[Message]:
     user = (
         f"{_block('CONTEXT', context)}\n\n"
         f"List the {count} question{'s' if count > 1 else ''} a user is most likely to ask about this "
-        "context. "
-        "First the question the context is leading to (if it reads like a problem whose final question "
-        "is missing, that question); then questions about the intermediate quantities it needs; then "
-        "obvious variations. Each question must be answerable from the context alone and ask for one "
-        f'value. Reply with a JSON object {{"{QUESTIONS_SCHEMA_KEY}": ["...", ...]}}.'
+        "context. First the question the context is leading to: if it reads like a problem whose final "
+        "question is missing, the question that combines all of its facts. Then questions about the "
+        "intermediate quantities that need a calculation, then obvious variations. Never ask for a value "
+        "the context states outright. Each question asks for one value and is answerable from the "
+        f'context alone. Reply with a JSON object {{"{QUESTIONS_SCHEMA_KEY}": ["...", ...]}}.'
     )
     return [{"role": "system", "content": SLEEP_SYSTEM}, {"role": "user", "content": user}]
 

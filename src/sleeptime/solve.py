@@ -213,25 +213,29 @@ def _settled(votes: list[Vote]) -> bool:
 
 
 def tally(context: str, questions: list[str], votes: list[list[Vote]], *, attempts: int) -> Entries:
-    """Entries from the votes: each question's majority answer, and the winners' named values."""
+    """Entries from the votes: each question's majority answer, and the named values of the
+    settled questions' winning programs (earlier questions first; a name keeps its first value)."""
     answered: list[Anticipated] = []
-    quantities: dict[str, Quantity] = {}
-    given = numbers_in(context)
+    winners: list[tuple[int, Vote]] = []
     for index, (question, question_votes) in enumerate(zip(questions, votes, strict=True)):
         won = majority(question_votes)
         if won is None:
             continue
         winner, agree = won
-        answered.append(
-            Anticipated(
-                question=question,
-                answer=winner.answer,
-                agree=agree,
-                solutions=max(attempts, len(question_votes)),
-                method=winner.method,
-                program=winner.program,
-            )
+        entry = Anticipated(
+            question=question,
+            answer=winner.answer,
+            agree=agree,
+            solutions=max(attempts, len(question_votes)),
+            method=winner.method,
+            program=winner.program,
         )
+        answered.append(entry)
+        if entry.settled:  # a disputed program's values would mislead more than help
+            winners.append((index, winner))
+    given = numbers_in(context)
+    quantities: dict[str, Quantity] = {}
+    for index, winner in winners:
         for name, value in winner.values.items():
             if name == "answer" or isinstance(value, (bool, str)) or name in quantities:
                 continue
