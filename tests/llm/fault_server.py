@@ -39,7 +39,9 @@ def _json(status: int, payload: object, headers: Iterable[tuple[str, str]] = ())
     return Reply(status, json.dumps(payload).encode(), (("Content-Type", "application/json"), *headers))
 
 
-def chat(*texts: str, usage: bool = True, reasoning_tokens: int | None = None) -> Reply:
+def chat(
+    *texts: str, usage: bool = True, reasoning_tokens: int | None = None, cached_tokens: int | None = None
+) -> Reply:
     """A normal chat completion with one choice per text."""
     payload: dict[str, Any] = {
         "id": "chatcmpl-1",
@@ -55,6 +57,8 @@ def chat(*texts: str, usage: bool = True, reasoning_tokens: int | None = None) -
         payload["usage"] = {"prompt_tokens": 11, "completion_tokens": 7, "total_tokens": 18}
         if reasoning_tokens is not None:
             payload["usage"]["completion_tokens_details"] = {"reasoning_tokens": reasoning_tokens}
+        if cached_tokens is not None:
+            payload["usage"]["prompt_tokens_details"] = {"cached_tokens": cached_tokens}
     return _json(200, payload)
 
 

@@ -17,7 +17,6 @@ from sleeptime.llm.priority import background
 from sleeptime.llm.prompt_state import PromptStateCache, shared_cache
 from sleeptime.settings import load_settings
 
-
 CONTEXT = (
     "The Hillside farm keeps 12 cows and 30 sheep. Each cow gives 8 litres of milk a day and the "
     "farm sells milk at 0.90 dollars a litre. The sheep are shorn once a year for 4 kg of wool each. "

@@ -116,7 +116,8 @@ def test_complete_returns_text_usage_and_sends_params(model: OpenAIModel, fault:
     assert (out.usage.prompt_tokens, out.usage.completion_tokens, out.usage.reasoning_tokens) == (11, 7, 3)
     assert out.usage.calls == 1
     assert out.finish_reasons == ("stop",) and out.model == "fault-model"
-    assert out.latency_s > 0 and out.time_to_first_token_s is None
+    # Not streamed: the first token comes with the whole reply.
+    assert out.time_to_first_token_s is not None and 0 < out.time_to_first_token_s <= out.latency_s
     [sent] = fault.requests
     assert sent.path == "/v1/chat/completions"
     assert sent.headers["authorization"] == f"Bearer {SECRET}"
@@ -575,3 +576,15 @@ def test_the_sdks_own_http_client_errors_are_translated_too() -> None:
         raise httpx2.RemoteProtocolError("peer closed connection")
     with pytest.raises(BackendTimeoutError), map_backend_errors("openai"):
         raise httpx2.ReadTimeout("slow")
+
+
+def test_prepare_prefix_sends_one_short_request_and_reports_cached_tokens(
+    model: OpenAIModel, fault: FaultServer
+) -> None:
+    fault.script(chat("x", cached_tokens=8))
+    variants = [[*MESSAGES[:-1], {"role": "user", "content": f"{MESSAGES[-1]['content']} {q}"}] for q in "ab"]
+    report = model.prepare_prefix(variants, owner="ctx")
+    [sent] = fault.requests
+    assert sent.body["max_tokens"] == 1 and sent.body["messages"] == variants[0]
+    assert (report.tokens, report.cached_tokens, report.evaluated) == (11, 8, 3)
+    assert model.retain_prefixes("ctx", []) == 0
