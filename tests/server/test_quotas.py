@@ -36,7 +36,9 @@ def test_max_ask_tokens_refuses_large_questions(serve: Any) -> None:
         client = _tenant(s, "acme", Quota(max_ask_tokens=100))
         cid = client.post("/contexts", json={"text": TEXT}).json()["id"]
         ask = f"/contexts/{cid}/ask"
-        assert client.post(ask, json={"question": "How many?", "budget": {"max_tokens": 50}}).status_code == 200
+        assert (
+            client.post(ask, json={"question": "How many?", "budget": {"max_tokens": 50}}).status_code == 200
+        )
         r = client.post(ask, json={"question": "How many?", "budget": {"max_tokens": 60, "n": 2}})
         assert r.status_code == 400 and "max_ask_tokens of 100" in r.json()["error"]["message"]
         r = client.post(ask, json={"question": "How many?", "escalate": {"max_tokens": 101}})
@@ -85,7 +87,9 @@ def test_keys_quota_cli(tmp_path: Any, capsys: Any) -> None:
     from sleeptime.cli import run
 
     db = f"sqlite:///{tmp_path / 'q.db'}"
-    assert run(["--db", db, "keys", "quota", "--tenant", "acme", "--requests-per-minute", "60", "--json"]) == 0
+    assert (
+        run(["--db", db, "keys", "quota", "--tenant", "acme", "--requests-per-minute", "60", "--json"]) == 0
+    )
     shown = json.loads(capsys.readouterr().out)
     assert shown["requests_per_minute"] == 60 and shown["max_sleep_tokens"] is None
     assert run(["--db", db, "keys", "quota", "--tenant", "acme", "--max-sleep-tokens", "5000", "--json"]) == 0

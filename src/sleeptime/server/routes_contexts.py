@@ -24,7 +24,6 @@ from .schemas import (
     MAX_OFFSET,
     AnswerOut,
     AskRequest,
-    ChangeOut,
     ContextAppend,
     ContextCreate,
     ContextOut,
@@ -32,16 +31,11 @@ from .schemas import (
     ContextReplace,
     JobList,
     JobOut,
-    LearnedList,
-    LearnedOut,
-    PlanItemOut,
-    PlanOut,
     QueryOut,
     QueryPage,
-    RunOut,
-    SleepOut,
     SleepRequest,
 )
+from .schemas_runs import ChangeOut, LearnedList, LearnedOut, PlanItemOut, PlanOut, RunOut, SleepOut
 
 router = APIRouter(tags=["contexts"])
 

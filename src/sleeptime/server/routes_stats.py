@@ -8,7 +8,7 @@ from ..costs import break_even
 from ..store.usage import usage_by_context
 from .auth import Tenant
 from .deps import SchedulerDep, SettingsDep
-from .schemas import ContextStats, StatsOut, TokensOut
+from .schemas_runs import ContextStats, StatsOut, TokensOut
 
 router = APIRouter(tags=["stats"])
 
