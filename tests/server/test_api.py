@@ -58,7 +58,7 @@ def test_list_is_paginated(serve: Any) -> None:
 
 def test_ask_sleep_learned_queries_and_stats(serve: Any) -> None:
     model = ScriptedModel(default=NOTES)
-    with serve(model=model) as s:
+    with serve(model=model, sleep_strategy="rethink") as s:  # one scripted call per round
         cid = _create(s)["id"]
         raw = s.client.post(f"/contexts/{cid}/ask", json={"question": "How many apples?"}).json()
         assert raw["source"] == "raw" and raw["learned_context_id"] is None and "raw context" in raw["note"]

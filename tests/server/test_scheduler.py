@@ -85,7 +85,10 @@ def test_an_edit_cancels_the_run_and_one_run_per_context(serve: Any) -> None:
 def test_a_run_that_finishes_after_an_edit_is_only_history(serve: Any) -> None:
     blocker = Blocker(NOTES)  # one round: the run completes after the edit
     sleep_model = ScriptedModel(script=[blocker], default=NOTES)
-    with serve(sleep_model=sleep_model, workers=1, idle_delay_s=60, scheduler_poll_s=0.05) as s:
+    # rethink: one scripted call is the whole run (solve would make several).
+    with serve(
+        sleep_model=sleep_model, workers=1, idle_delay_s=60, scheduler_poll_s=0.05, sleep_strategy="rethink"
+    ) as s:
         cid = _create(s)
         s.client.post(f"/contexts/{cid}/sleep", json={"budget": {"rounds": 1}})
         assert blocker.entered.wait(10)
@@ -102,7 +105,7 @@ def test_a_run_that_finishes_after_an_edit_is_only_history(serve: Any) -> None:
 
 def test_appended_text_sleeps_incrementally(serve: Any) -> None:
     sleep_model = ScriptedModel(default=NOTES)
-    with serve(sleep_model=sleep_model) as s:
+    with serve(sleep_model=sleep_model, sleep_strategy="rethink") as s:  # rethink grows its notes
         cid = _create(s)
         assert s.step(31)
         first = _learned(s, cid)["data"][0]
