@@ -149,6 +149,9 @@ def test_entries_round_trip_and_old_learned_contexts_have_none() -> None:
         ("The answer is $1,200 / 4 = $300.", "The answer is $1,200 / 4 = $300."),
         ("The answer is 18.", "The answer is 18."),
         ("2 + 2 = 5 first. The answer is 7 x 3 = 20.", "2 + 2 = 5 first. The answer is 7 x 3 = 21."),
+        # The result written first is turned around (graders read the last number), and checked.
+        ("The answer is 240 = 30 * 8", "The answer is 30 * 8 = 240"),
+        ("The answer is 91 = 130 - 38.", "The answer is 130 - 38 = 92."),
     ],
 )
 def test_final_arithmetic_is_recomputed(text: str, fixed: str) -> None:

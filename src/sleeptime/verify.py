@@ -19,6 +19,12 @@ _EXPRESSION = re.compile(
     r"(?P<expr>(?:[-+]?\$?\(?\s*\d[\d,]*(?:\.\d+)?\s*\)?\s*[-+*/x×÷^]\s*)+\$?\(?\s*\d[\d,]*(?:\.\d+)?\s*\)?\s*\)*)"
     r"=\s*\$?(?P<result>-?\d[\d,]*(?:\.\d+)?)"
 )
+# "The answer is 240 = 30 * 8." : the result first, then the calculation, ending the sentence.
+_RESULT_FIRST = re.compile(
+    r"(?<![\d.])\$?-?\d[\d,]*(?:\.\d+)?\s*=\s*"
+    r"(?P<expr>\$?\(?\s*-?\d[\d,]*(?:\.\d+)?(?:\s*\)?\s*[-+*/x×÷^]\s*\$?\(?\s*\d[\d,]*(?:\.\d+)?\s*\)?)+\s*)"
+    r"(?=[.!]?\s*$)"
+)
 _FINAL = re.compile(r"the (?:final )?answer is\b", re.IGNORECASE)
 MAX_EXPRESSION_CHARS = 200
 
@@ -50,12 +56,20 @@ def _close(a: float, b: float) -> bool:
 def correct_final_arithmetic(text: str) -> str:
     """``text`` with the last ``expression = result`` of its final answer sentence recomputed.
 
-    The final sentence is the last one saying "the answer is", else the last line.
-    Returns ``text`` unchanged when there is nothing to check or the result is right.
+    The final sentence is the last one saying "the answer is", else the last line. A result
+    written first (``The answer is 240 = 30 * 8``) is turned around, so that the sentence
+    ends with the result as the prompts ask. Returns ``text`` unchanged when there is
+    nothing to check and the result is right.
     """
     starts = [m.start() for m in _FINAL.finditer(text)]
     start = starts[-1] if starts else max(text.rstrip().rfind("\n"), 0)
     tail = text[start:]
+    reversed_form = _RESULT_FIRST.search(tail)
+    if reversed_form is not None:
+        value = recompute(reversed_form.group("expr"))
+        if value is not None:
+            fixed = f"{reversed_form.group('expr').strip()} = {format_value(value)}"
+            return text[:start] + tail[: reversed_form.start()] + fixed + tail[reversed_form.end() :]
     matches = list(_EXPRESSION.finditer(tail))
     if not matches:
         return text
