@@ -50,11 +50,12 @@ def test_majority_answer_wins_and_its_values_become_quantities() -> None:
         ]
     )
     entries, usage, rounds = solve_context(model, CONTEXT, budget())
-    assert rounds == 1 and usage.calls == 7
+    # The second question's third vote is never asked: two agreeing votes of three decide it.
+    assert rounds == 1 and usage.calls == 6
     first, second = entries.questions
     assert (first.answer, first.agree, first.solutions) == ("9", 2, 3)
     assert first.method == "program" and "eggs - eaten - baked" in first.program
-    assert (second.answer, second.agree) == ("7", 3)
+    assert (second.answer, second.agree, second.solutions) == ("7", 2, 2)
     names = {q.name: q for q in entries.quantities}
     assert names["eggs"].value == 16 and names["eggs"].origin == "context"
     assert "answer" not in names
@@ -63,9 +64,10 @@ def test_majority_answer_wins_and_its_values_become_quantities() -> None:
 
 
 def test_program_calls_stop_at_the_fence_and_votes_are_sampled() -> None:
-    model = ScriptedModel([questions("How many eggs are left?"), *[program("9")] * 3])
+    model = ScriptedModel([questions("How many eggs are left?"), program("9"), program("8"), program("9")])
     solve_context(model, CONTEXT, budget(questions=1))
     params = [p for _, p in model.calls[1:]]
+    assert len(params) == 3
     assert params[0].temperature == 0.0  # the first vote is greedy
     assert all(p.temperature > 0 for p in params[1:])
     assert len({p.seed for p in params}) == 3
@@ -79,8 +81,7 @@ def test_failing_programs_fall_back_to_reasoning_with_checked_arithmetic() -> No
         [
             questions("How many eggs are left?"),
             "```python\nimport os\nanswer = 9\n```",  # refused by the sandbox
-            "no code at all",
-            "```python\nanswer = undefined_name\n```",
+            "```python\nanswer = undefined_name\n```",  # second failure: no third program asked
             "16 - 3 - 4 = 8, so the answer is 16 - 3 - 4 = 8.",  # wrong arithmetic, corrected
         ]
     )
@@ -94,14 +95,15 @@ def test_later_rounds_resolve_only_disagreeing_questions() -> None:
         [
             questions("How many are left?", "How many are used?"),
             program("9"), program("8"), program("10"),  # q1 disagrees
-            program("7"), program("7"), program("7"),  # q2 unanimous
-            program("9"), program("9"), program("9"),  # round 2: q1 only
+            program("7"), program("7"),  # q2: two agreeing votes decide it
+            program("9"), program("9"),  # round 2: q1 only
         ]
     )
     entries, usage, rounds = solve_context(model, CONTEXT, budget(rounds=3))
-    assert rounds == 2 and usage.calls == 10  # no round 3: q1 has a majority, 4 of 6
+    # q2 is decided after two votes; round 2 re-solves q1 until 9 leads beyond reach (3 of 5).
+    assert rounds == 2 and usage.calls == 8
     first = entries.questions[0]
-    assert (first.answer, first.agree, first.solutions) == ("9", 4, 6)
+    assert (first.answer, first.agree, first.solutions) == ("9", 3, 5)
 
 
 def test_nothing_anticipated_falls_back_to_the_question_the_context_leads_to() -> None:
@@ -172,7 +174,7 @@ def test_engine_default_sleep_is_solve_and_stores_entries(tmp_path: Path) -> Non
         return program("eggs - eaten - baked", eggs=16, eaten=3, baked=4)
 
     model = ScriptedModel(default="The answer is 9.")
-    model.extend([reply] * 4)
+    model.extend([reply] * 3)  # anticipate, then two agreeing programs decide the question
     with Engine(model=model, store=f"sqlite:///{tmp_path}/solve.db") as engine:
         ctx = engine.add_context(CONTEXT)
         learned = engine.sleep(ctx.id)

@@ -78,33 +78,51 @@ def solve_context(
 
     questions = anticipate(call, context, budget)
     votes: list[list[Vote]] = [[] for _ in questions]
-    rounds = budget.rounds
+    attempts = [0 for _ in questions]
+
+    def vote_in_turn(index: int, first_vote: int) -> None:
+        """The votes of one question back to back (KV prefix reuse), stopping when the rest
+        cannot change the majority, or when the model cannot write a program that runs for it."""
+        failed = 0
+        for v in range(budget.votes):
+            if _decided(votes[index], remaining=budget.votes - v):
+                return
+            attempts[index] += 1
+            vote = solve_once(call, context, questions[index], budget, first_vote + v)
+            if vote is not None:
+                votes[index].append(vote)
+            elif not votes[index] and (failed := failed + 1) >= 2:
+                return
+
     used = 0
-    for round_index in range(rounds):
-        todo = [i for i, q in enumerate(questions) if round_index == 0 or not _settled(votes[i])]
+    for round_index in range(budget.rounds):
+        todo = [i for i in range(len(questions)) if round_index == 0 or not _settled(votes[i])]
         if not todo:
             break
         used += 1
-        jobs = [(i, round_index * budget.votes + v) for i in todo for v in range(budget.votes)]
+        first_vote = round_index * budget.votes
+        if parallel > 1:  # a remote endpoint: every vote of the round at once
+            jobs = [(i, first_vote + v) for i in todo for v in range(budget.votes)]
 
-        def one(job: tuple[int, int]) -> tuple[int, Vote | None]:
-            index, vote_index = job
-            return index, solve_once(call, context, questions[index], budget, vote_index)
+            def one(job: tuple[int, int]) -> Vote | None:
+                return solve_once(call, context, questions[job[0]], budget, job[1])
 
-        if parallel > 1 and len(jobs) > 1:
             with ThreadPoolExecutor(max_workers=min(parallel, len(jobs))) as pool:
-                results = list(pool.map(one, jobs))
+                found = list(pool.map(one, jobs))
+            for (index, _), vote in zip(jobs, found, strict=True):
+                attempts[index] += 1
+                if vote is not None:
+                    votes[index].append(vote)
         else:
-            results = [one(job) for job in jobs]  # votes of a question back to back: KV prefix reuse
-        for index, vote in results:
-            if vote is not None:
-                votes[index].append(vote)
+            for index in todo:
+                vote_in_turn(index, first_vote)
         for index in todo:
             if not votes[index]:
+                attempts[index] += 1
                 fallback = solve_by_reasoning(call, context, questions[index], budget)
                 if fallback is not None:
                     votes[index].append(fallback)
-    entries = tally(context, questions, votes, attempts=used * budget.votes)
+    entries = tally(context, questions, votes, attempts=attempts)
     return entries, spend.usage, used
 
 
@@ -206,13 +224,19 @@ def normalize(value: float | int | str) -> str:
     return format_value(round(value, 6) if isinstance(value, float) else value)
 
 
+def _decided(votes: list[Vote], *, remaining: int) -> bool:
+    """No ``remaining`` votes could take the lead from the current leader."""
+    counts = sorted((sum(v.answer == a for v in votes) for a in {v.answer for v in votes}), reverse=True)
+    return bool(counts) and counts[0] > (counts[1] if len(counts) > 1 else 0) + remaining
+
+
 def _settled(votes: list[Vote]) -> bool:
     """A question is settled once one answer has more than half of its solutions."""
     won = majority(votes)
     return won is not None and 2 * won[1] > len(votes)
 
 
-def tally(context: str, questions: list[str], votes: list[list[Vote]], *, attempts: int) -> Entries:
+def tally(context: str, questions: list[str], votes: list[list[Vote]], *, attempts: list[int]) -> Entries:
     """Entries from the votes: each question's majority answer, and the named values of the
     settled questions' winning programs (earlier questions first; a name keeps its first value)."""
     answered: list[Anticipated] = []
@@ -226,7 +250,7 @@ def tally(context: str, questions: list[str], votes: list[list[Vote]], *, attemp
             question=question,
             answer=winner.answer,
             agree=agree,
-            solutions=max(attempts, len(question_votes)),
+            solutions=max(attempts[index], len(question_votes)),
             method=winner.method,
             program=winner.program,
         )
