@@ -202,3 +202,24 @@ def test_a_disputed_question_is_marked_and_its_values_are_not_quantities() -> No
     text = entries.render()
     assert "A: 9 (uncertain)" in text and "A: 7\n" not in text and text.rstrip().endswith("A: 7")
     assert [q.name for q in entries.quantities] == ["used"]
+
+
+def test_escalation_does_not_trust_an_uncertain_anticipated_answer() -> None:
+    from sleeptime.escalation import supported_by_notes, trusted_notes
+
+    entries = Entries(
+        quantities=(Quantity("eggs", 16, "context", 0),),
+        questions=(
+            Anticipated("How many are left?", "9", 1, 3),  # disputed
+            Anticipated("How many are used?", "7", 3, 3),
+        ),
+    )
+    learned = LearnedContext(
+        id="x", context_id="c", context_version=1, text=entries.render(), notes=(entries.render(),),
+        usage=__import__("sleeptime").Usage(), duration_s=0.0, model="m", strategy="solve",
+        budget={}, key="k", extra={"entries": entries.to_dict()},
+    )
+    assert supported_by_notes("The answer is 9.", learned.text)  # the whole text mentions 9
+    assert not supported_by_notes("The answer is 9.", trusted_notes(learned))
+    assert supported_by_notes("The answer is 7.", trusted_notes(learned))
+    assert supported_by_notes("The answer is 16.", trusted_notes(learned))

@@ -16,6 +16,8 @@ import re
 from fractions import Fraction
 
 from .answer import final_sentence
+from .entries import Entries
+from .learned import LearnedContext
 from .llm.base import Completion
 
 # "1,234.5", "-3", ".5", "$0.70", "12%": the number, without currency or percent signs.
@@ -69,6 +71,17 @@ def supported_by_notes(answer_text: str, notes: str) -> bool:
     return len(text) >= MIN_TEXT_ANSWER and text in notes.lower()
 
 
+def trusted_notes(learned: LearnedContext) -> str:
+    """What a cheap answer may be read off: for the solve strategy's entries, the quantities and the
+    answers most of their solutions agreed on (an ``(uncertain)`` answer is no support, so a cheap
+    answer that only repeats it escalates); for free-text notes, the whole text."""
+    entries = learned.entries
+    if entries is None:
+        return learned.text
+    settled = tuple(q for q in entries.questions if q.settled)
+    return Entries(quantities=entries.quantities, questions=settled, facts=entries.facts).render()
+
+
 def then(cheap: Completion, again: Completion) -> Completion:
     """The escalated answer as one completion: the second's text, both calls' tokens and time."""
     ttft = again.time_to_first_token_s
@@ -82,4 +95,4 @@ def then(cheap: Completion, again: Completion) -> Completion:
     )
 
 
-__all__ = ["numbers_in", "stated_answer", "supported_by_notes", "then"]
+__all__ = ["numbers_in", "stated_answer", "supported_by_notes", "then", "trusted_notes"]

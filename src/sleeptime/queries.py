@@ -16,7 +16,7 @@ from .answer import Answer, AnswerStream, Source, respond, respond_stream, valid
 from .budget import AskBudget
 from .context import Context
 from .errors import InvalidInputError, NotFoundError
-from .escalation import stated_answer, supported_by_notes, then
+from .escalation import stated_answer, supported_by_notes, then, trusted_notes
 from .learned import LearnedContext
 from .llm.base import LLM, Completion
 from .store import QueryRecord, Store
@@ -84,7 +84,9 @@ def answer_question(llm: LLM, store: Store, plan: AnswerPlan, *, truncate: bool,
     context, notes, question = plan.context.text, plan.notes, plan.question
     completion = respond(llm, context, notes, question, plan.budget, truncate=truncate)
     larger = plan.larger
-    if larger is not None and plan.learned is not None and not supported_by_notes(completion.text, notes):
+    learned = plan.learned
+    supported = learned is not None and supported_by_notes(completion.text, trusted_notes(learned))
+    if larger is not None and learned is not None and not supported:
         again = respond(llm, context, notes, question, larger, truncate=truncate)
         stated = stated_answer(completion.text).strip()[:80]
         note = f"escalated: the cheap answer ({stated!r}) is not in the learned context"

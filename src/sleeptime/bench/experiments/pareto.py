@@ -16,6 +16,7 @@ from pathlib import Path
 
 from pydantic import Field
 
+from ...escalation import trusted_notes
 from ...llm.base import ReasoningEffort
 from .. import plots
 from ..config import BenchOptions, Condition
@@ -75,7 +76,7 @@ def run(bench: BenchRun) -> Outcome:
 def _notes_reader(bench: BenchRun) -> Callable[[str], str]:
     @functools.cache
     def notes(learned_id: str) -> str:
-        return bench.engine.get_learned(learned_id).text
+        return trusted_notes(bench.engine.get_learned(learned_id))
 
     return notes
 
