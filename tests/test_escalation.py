@@ -56,7 +56,8 @@ def test_nothing_is_supported_by_empty_notes() -> None:
 def _engine(replies: list[str], sqlite_url: str) -> tuple[Engine, ScriptedModel]:
     model = ScriptedModel(replies)
     sleep = Budget(rounds=1, k=1, max_tokens=64, temperature=0.0, seed=0)
-    return Engine(model=model, store=sqlite_url, sleep_budget=sleep), model
+    # rethink: the first scripted reply is the whole notes (solve would read it as questions).
+    return Engine(model=model, store=sqlite_url, sleep_budget=sleep, sleep_strategy="rethink"), model
 
 
 def test_an_answer_the_notes_support_is_kept(sqlite_url: str) -> None:
