@@ -23,10 +23,13 @@ def test_add_sleep_ask_round_trip(engine: Engine) -> None:
     ctx = engine.add_context(TEXT, metadata={"kind": "word problem"})
     assert ctx.version == 1 and ctx.metadata == {"kind": "word problem"}
 
-    learned = engine.sleep(ctx.id)
+    learned = engine.sleep(ctx.id)  # the default strategy, solve, on the real small model
     assert learned.context_id == ctx.id and learned.context_version == 1
-    assert learned.text.strip()
-    assert 1 <= learned.usage.calls <= 2 and learned.usage.completion_tokens > 0
+    assert learned.strategy == "solve" and learned.entries is not None
+    assert learned.text.strip() and learned.text == learned.entries.render()
+    # One call to anticipate, then per question and round at most `votes` programs and a fallback.
+    most = 1 + learned.budget["questions"] * learned.budget["rounds"] * (learned.budget["votes"] + 1)
+    assert 2 <= learned.usage.calls <= most and learned.usage.completion_tokens > 0
     assert learned.model == "smollm2-135m" and learned.duration_s > 0
     assert learned.budget["rounds"] == 2 and learned.budget["max_tokens"] == 96
 
@@ -76,10 +79,10 @@ def test_update_never_serves_the_old_learned_context(engine: Engine) -> None:
 
 def test_append_sleeps_incrementally_from_the_previous_learned_context(engine: Engine) -> None:
     ctx = engine.add_context(TEXT)
-    first = engine.sleep(ctx.id)
+    first = engine.sleep(ctx.id, strategy="rethink")  # rethink grows its notes; solve starts afresh
     grown = engine.append_context(ctx.id, "Then he buys 2 more boxes.")
     assert grown.version == 2 and grown.text.startswith(TEXT)
-    second = engine.sleep(ctx.id)
+    second = engine.sleep(ctx.id, strategy="rethink")
     assert second.based_on == first.id and second.context_version == 2
     answer = engine.ask(ctx.id, "How many boxes now?", Budget(max_tokens=30))
     assert answer.learned_context_id == second.id
@@ -87,7 +90,7 @@ def test_append_sleeps_incrementally_from_the_previous_learned_context(engine: E
 
 def test_k_parallel_learned_contexts_are_joined(engine: Engine) -> None:
     ctx = engine.add_context(TEXT)
-    learned = engine.sleep(ctx.id, Budget(k=2, rounds=1, max_tokens=48))
+    learned = engine.sleep(ctx.id, Budget(k=2, rounds=1, max_tokens=48), strategy="rethink")
     assert len(learned.notes) == 2 and learned.usage.calls == 2
     assert learned.budget["temperature"] > 0  # k copies at temperature 0 would be identical
     assert "[Notes 1]" in learned.text and "[Notes 2]" in learned.text

@@ -154,11 +154,14 @@ def test_engine_sleeps_and_answers_through_the_endpoint(model: OpenAIModel, tmp_
     engine = Engine(
         model=model,
         store=f"sqlite:///{tmp_path / 'openai.db'}",
-        sleep_budget=Budget(rounds=1, k=2, max_tokens=48),
+        sleep_budget=Budget(questions=2, votes=2, max_tokens=48),
     )
     ctx = engine.add_context("Tom has 3 boxes with 4 balls each.")
-    learned = engine.sleep(ctx.id)
-    assert len(learned.notes) == 2 and learned.usage.calls == 2 and learned.model == "smollm2"
+    learned = engine.sleep(ctx.id)  # solve: its votes go to the endpoint in parallel
+    assert learned.strategy == "solve" and learned.entries is not None and learned.model == "smollm2"
+    assert 2 <= learned.usage.calls <= 1 + 2 * (2 + 1)
+    rethink = engine.sleep(ctx.id, Budget(rounds=1, k=2, max_tokens=48), strategy="rethink")
+    assert len(rethink.notes) == 2 and rethink.usage.calls == 2
     answer = engine.ask(ctx.id, "How many balls?", Budget(max_tokens=24))
     assert answer.source == "learned" and answer.usage.completion_tokens > 0
     baseline = engine.ask(ctx.id, "How many balls?", Budget(max_tokens=24), use_learned=False)
