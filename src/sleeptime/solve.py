@@ -21,6 +21,7 @@ from __future__ import annotations
 import json
 import re
 import threading
+from collections import Counter
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from fractions import Fraction
@@ -226,8 +227,8 @@ def normalize(value: float | int | str) -> str:
 
 def _decided(votes: list[Vote], *, remaining: int) -> bool:
     """No ``remaining`` votes could take the lead from the current leader."""
-    counts = sorted((sum(v.answer == a for v in votes) for a in {v.answer for v in votes}), reverse=True)
-    return bool(counts) and counts[0] > (counts[1] if len(counts) > 1 else 0) + remaining
+    counts = [n for _, n in Counter(v.answer for v in votes).most_common(2)] + [0, 0]
+    return counts[0] > counts[1] + remaining
 
 
 def _settled(votes: list[Vote]) -> bool:
