@@ -47,13 +47,18 @@ def with_structured_reply(messages: list[Message]) -> list[Message]:
     return [*messages[:-1], {"role": last["role"], "content": f"{last['content']}\n\n{STRUCTURED_SUFFIX}"}]
 
 
+def _sleep_messages(user: str) -> list[Message]:
+    """Every sleep-time call: the sleep system prompt, then this round's instructions."""
+    return [{"role": "system", "content": SLEEP_SYSTEM}, {"role": "user", "content": user}]
+
+
 def _block(title: str, text: str) -> str:
     return f"{title}:\n<<<\n{text.strip()}\n>>>"
 
 
 def sleep_first_round(context: str) -> list[Message]:
     user = f"{_block('CONTEXT', context)}\n\n{_PARTIAL_PROBLEM_HINT}\n\n{_NOTES_RULES}"
-    return [{"role": "system", "content": SLEEP_SYSTEM}, {"role": "user", "content": user}]
+    return _sleep_messages(user)
 
 
 def sleep_rethink_round(context: str, notes: str) -> list[Message]:
@@ -66,7 +71,7 @@ def sleep_rethink_round(context: str, notes: str) -> list[Message]:
         f"If the notes are already complete and correct, reply with only the word {FINISHED}.\n\n"
         f"{_NOTES_RULES}"
     )
-    return [{"role": "system", "content": SLEEP_SYSTEM}, {"role": "user", "content": user}]
+    return _sleep_messages(user)
 
 
 def sleep_incremental_round(old_context: str, new_text: str, notes: str) -> list[Message]:
@@ -80,7 +85,7 @@ def sleep_incremental_round(old_context: str, new_text: str, notes: str) -> list
         "likely questions (with answers) that the new text brings.\n\n"
         f"{_NOTES_RULES}"
     )
-    return [{"role": "system", "content": SLEEP_SYSTEM}, {"role": "user", "content": user}]
+    return _sleep_messages(user)
 
 
 # --- the "solve" strategy (solve.py): anticipate, solve with programs, vote
@@ -116,7 +121,7 @@ def anticipate_questions(context: str, count: int) -> list[Message]:
         "the context states outright. Each question asks for one value and is answerable from the "
         f'context alone. Reply with a JSON object {{"{QUESTIONS_SCHEMA_KEY}": ["...", ...]}}.'
     )
-    return [{"role": "system", "content": SLEEP_SYSTEM}, {"role": "user", "content": user}]
+    return _sleep_messages(user)
 
 
 # Asked when the model anticipates nothing usable (small models): the context's own direction.
@@ -133,7 +138,7 @@ def solve_with_program(context: str, question: str) -> list[Message]:
         "arithmetic (and math if needed); no input(), no files. Reply with only the program in "
         "a ```python block."
     )
-    return [{"role": "system", "content": SLEEP_SYSTEM}, {"role": "user", "content": user}]
+    return _sleep_messages(user)
 
 
 def solve_with_reasoning(context: str, question: str) -> list[Message]:
@@ -143,7 +148,7 @@ def solve_with_reasoning(context: str, question: str) -> list[Message]:
         "Reason step by step, writing each calculation as `expression = result`. "
         "End with 'The answer is X.'"
     )
-    return [{"role": "system", "content": SLEEP_SYSTEM}, {"role": "user", "content": user}]
+    return _sleep_messages(user)
 
 
 ANSWER_SYSTEM = (
