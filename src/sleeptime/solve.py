@@ -31,7 +31,7 @@ from .budget import SleepBudget
 from .entries import Anticipated, Entries, Quantity, Vote, format_value, majority
 from .errors import SleepCancelled, SleeptimeError
 from .escalation import numbers_in, stated_answer
-from .llm.base import LLM, Message, SamplingParams, Usage
+from .llm.base import LLM, Message, SamplingParams, Usage, UsageMeter
 from .sandbox import extract_code, parse_number, run_program
 from .verify import correct_final_arithmetic
 
@@ -44,18 +44,6 @@ VOTE_TEMPERATURE = 0.5
 MAX_QUANTITIES = 40
 
 
-class _Spend:
-    """Usage across the threads of one sleep."""
-
-    def __init__(self) -> None:
-        self.usage = Usage()
-        self._lock = threading.Lock()
-
-    def add(self, usage: Usage) -> None:
-        with self._lock:
-            self.usage += usage
-
-
 def solve_context(
     llm: LLM,
     context: str,
@@ -66,13 +54,12 @@ def solve_context(
     parallel: int = 1,
 ) -> tuple[Entries, Usage, int]:
     """Anticipate and solve; returns (entries, usage, rounds used)."""
-    spend = _Spend()
+    meter = UsageMeter(llm)  # the calls of every thread of this sleep
 
     def call(messages: list[Message], params: SamplingParams) -> str:
         if cancel is not None and cancel.is_set():
             raise SleepCancelled("sleep cancelled: the context changed while sleeping on it")
-        completion = llm.complete(messages, params)
-        spend.add(completion.usage)
+        completion = meter.complete(messages, params)
         if on_call is not None:
             on_call(1)
         return completion.text
@@ -124,7 +111,7 @@ def solve_context(
                 if fallback is not None:
                     votes[index].append(fallback)
     entries = tally(context, questions, votes, attempts=attempts)
-    return entries, spend.usage, used
+    return entries, meter.usage, used
 
 
 Call = Callable[[list[Message], SamplingParams], str]
