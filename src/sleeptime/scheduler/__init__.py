@@ -29,7 +29,8 @@ from ..engine import Engine
 from ..errors import ConfigurationError, SleeptimeError
 from ..settings import Settings
 from ..store import SQLStore
-from ..store.jobs import FINISHED, Job, JobReason, JobStore
+from ..store.enqueue import JobReason
+from ..store.jobs import FINISHED, Job, JobStore
 from ..store.liveness import Beacon
 from . import policy
 from .clock import SYSTEM_CLOCK, Clock, FakeClock, SystemClock

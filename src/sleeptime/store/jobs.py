@@ -2,7 +2,7 @@
 
 A job asks for ``S(c) -> c'`` on a context's current version once it is due.
 At most one job per context is ``queued``: edits and queries move its due time
-(debounce) instead of adding more. A worker claims a due job by taking a lease
+(debounce) instead of adding more (``enqueue.py``). A worker claims a due job by taking a lease
 (``lease_owner``, ``lease_expires_at``) and renews it while it works; a job
 whose lease ran out (its process died) is claimed again, which is how a killed
 run is retried, up to ``max_attempts``.
@@ -28,11 +28,10 @@ from sqlalchemy.engine import Connection, Engine, RowMapping
 from ..errors import NotFoundError
 from . import outbox, rows
 from .database import transaction
+from .enqueue import JobReason, enqueue, lock_context, queued_job
 from .schema import contexts, sleep_jobs, sleep_runs
 
 JobStatus = Literal["queued", "running", "done", "failed", "cancelled"]
-# Why a job is queued; "queried" only ever moves an existing job.
-JobReason = Literal["created", "changed", "requested", "queried", "retry"]
 FINISHED: tuple[JobStatus, ...] = ("done", "failed", "cancelled")
 
 
@@ -88,10 +87,11 @@ class JobStore:
         """
         now, due_at = rows.to_utc(now), rows.to_utc(due_at)
         with self._conn(write=True) as conn:
-            ctx = _lock_context(conn, context_id)
-            return _touch(
+            ctx = lock_context(conn, context_id)
+            job_id = enqueue(
                 conn, ctx, now=now, due_at=due_at, reason=reason, max_attempts=max_attempts, budget=budget
             )
+            return None if job_id is None else _job(_job_row(conn, job_id))
 
     def relay(
         self, *, now: datetime, due_at: datetime, max_attempts: int, context_id: str | None = None
@@ -105,9 +105,9 @@ class JobStore:
         jobs: list[Job] = []
         with self._conn(write=True) as conn:
             for ctx, reason in outbox.take(conn, context_id=context_id):
-                job = _touch(conn, ctx, now=now, due_at=due_at, reason=reason, max_attempts=max_attempts)
-                if job is not None:
-                    jobs.append(job)
+                job_id = enqueue(conn, ctx, now=now, due_at=due_at, reason=reason, max_attempts=max_attempts)
+                if job_id is not None:
+                    jobs.append(_job(_job_row(conn, job_id)))
         return jobs
 
     def pending(self, *, limit: int = 100) -> list[tuple[str, str, int]]:
@@ -129,17 +129,17 @@ class JobStore:
                 row = conn.execute(self._candidates(now)).mappings().first()
                 if row is None:
                     return None
-                _lock_context(conn, row["context_id"], missing_ok=True)
+                lock_context(conn, row["context_id"], missing_ok=True)
                 if conn.execute(_busy(row["context_id"], row["id"], now)).first() is not None:
                     return None  # another process took this context meanwhile (PostgreSQL)
                 if row["status"] == "running":
                     _interrupt_runs(conn, row["context_id"], now)
                     error = "the process running it stopped (its lease expired)"
-                    if _queued_job(conn, row["context_id"]) is not None:
+                    if queued_job(conn, row["context_id"]) is not None:
                         _close(conn, row["id"], "cancelled", now, error=f"{error}; superseded by a newer job")
                         continue
                     if row["attempts"] >= row["max_attempts"]:
-                        _close(conn, row["id"], "failed", now, error=_gave_up(row["attempts"], error))
+                        _close(conn, row["id"], "failed", now, error=gave_up(row["attempts"], error))
                         continue
                 conn.execute(
                     sleep_jobs.update()
@@ -227,7 +227,7 @@ class JobStore:
             row = _owned(conn, job_id, owner)
             if row is None:
                 return None
-            if _queued_job(conn, row["context_id"]) is not None:
+            if queued_job(conn, row["context_id"]) is not None:
                 _close(conn, job_id, "cancelled", now, error=f"superseded by a newer job; {error}")
             else:
                 conn.execute(
@@ -295,68 +295,6 @@ class JobStore:
             return [_job(r) for r in conn.execute(stmt).mappings()]
 
 
-def _touch(
-    conn: Connection,
-    ctx: RowMapping,
-    *,
-    now: datetime,
-    due_at: datetime,
-    reason: JobReason,
-    max_attempts: int,
-    budget: dict[str, Any] | None = None,
-) -> Job | None:
-    """``JobStore.touch`` inside a transaction that holds the context's lock (``ctx``)."""
-    context_id = ctx["id"]
-    queued = _queued_job(conn, context_id)
-    if queued is not None:
-        values: dict[str, Any] = {"version": ctx["current_version"], "updated_at": now}
-        if reason == "queried":
-            if queued["reason"] in ("created", "changed"):
-                values["due_at"] = max(rows.to_utc(queued["due_at"]), due_at)
-        else:
-            values.update(reason=reason, due_at=due_at)
-            if budget is not None:
-                values["budget"] = budget
-        conn.execute(sleep_jobs.update().where(sleep_jobs.c.id == queued["id"]).values(**values))
-        return _job(_job_row(conn, queued["id"]))
-    if reason == "queried":
-        return None
-    job_id = rows.new_id()
-    conn.execute(
-        sleep_jobs.insert().values(
-            id=job_id,
-            context_id=context_id,
-            tenant=ctx["tenant"],
-            version=ctx["current_version"],
-            reason=reason,
-            budget=budget,
-            status="queued",
-            due_at=due_at,
-            attempts=0,
-            max_attempts=max_attempts,
-            created_at=now,
-            updated_at=now,
-        )
-    )
-    return _job(_job_row(conn, job_id))
-
-
-def _lock_context(conn: Connection, context_id: str, *, missing_ok: bool = False) -> RowMapping:
-    stmt = sa.select(contexts.c.id, contexts.c.tenant, contexts.c.current_version).where(
-        contexts.c.id == context_id
-    )
-    row = conn.execute(stmt.with_for_update()).mappings().first()
-    if row is None and not missing_ok:
-        raise NotFoundError(f"no context {context_id!r}")
-    return row  # type: ignore[return-value]  # None only when missing_ok
-
-
-def _queued_job(conn: Connection, context_id: str) -> RowMapping | None:
-    j = sleep_jobs
-    stmt = sa.select(j).where(j.c.context_id == context_id, j.c.status == "queued").limit(1)
-    return conn.execute(stmt).mappings().first()
-
-
 def _busy(context_id: Any, job_id: Any, now: datetime) -> sa.Select[Any]:
     """Another job of the same context holds a live lease."""
     other = sleep_jobs.alias("other")
@@ -400,10 +338,6 @@ def _interrupt_runs(conn: Connection, context_id: str, now: datetime) -> None:
     )
 
 
-def _gave_up(attempts: int, error: str) -> str:
-    return f"gave up after {attempts} attempt(s); last: {error}"
-
-
 def _job_row(conn: Connection, job_id: str) -> RowMapping:
     row = conn.execute(sa.select(sleep_jobs).where(sleep_jobs.c.id == job_id)).mappings().first()
     if row is None:
@@ -412,30 +346,9 @@ def _job_row(conn: Connection, job_id: str) -> RowMapping:
 
 
 def _job(row: RowMapping) -> Job:
-    due = rows.from_db_time(row["due_at"])
-    assert due is not None
-    return Job(
-        id=row["id"],
-        context_id=row["context_id"],
-        tenant=row["tenant"],
-        version=row["version"],
-        reason=row["reason"],
-        status=row["status"],
-        due_at=due,
-        attempts=row["attempts"],
-        max_attempts=row["max_attempts"],
-        budget=row["budget"],
-        lease_owner=row["lease_owner"],
-        lease_expires_at=rows.from_db_time(row["lease_expires_at"]),
-        last_error=row["last_error"],
-        run_id=row["run_id"],
-        learned_context_id=row["learned_context_id"],
-        created_at=rows.from_db_time(row["created_at"]),
-        updated_at=rows.from_db_time(row["updated_at"]),
-        finished_at=rows.from_db_time(row["finished_at"]),
-    )
+    return rows.record_from_row(Job, row)
 
 
 def gave_up(attempts: int, error: str) -> str:
     """The error text of a job that hit ``max_attempts``."""
-    return _gave_up(attempts, error)
+    return f"gave up after {attempts} attempt(s); last: {error}"

@@ -124,12 +124,4 @@ class KeyStore:
 
 
 def _key_from_row(row: sa.RowMapping) -> ApiKey:
-    created = rows.from_db_time(row["created_at"])
-    assert created is not None
-    return ApiKey(
-        id=row["id"],
-        tenant=row["tenant"],
-        name=row["name"],
-        created_at=created,
-        revoked_at=rows.from_db_time(row["revoked_at"]),
-    )
+    return rows.record_from_row(ApiKey, row)

@@ -18,7 +18,8 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, RowMapping
 
 from . import rows
-from .schema import contexts, learned_contexts, sleep_outbox
+from .enqueue import lock_context
+from .schema import learned_contexts, sleep_outbox
 
 OutboxReason = Literal["created", "changed"]  # what the job is queued for
 
@@ -63,8 +64,7 @@ def take(conn: Connection, *, context_id: str | None = None) -> Iterator[tuple[R
         pending = pending.where(o.c.context_id == context_id)
     for cid in conn.execute(pending).scalars().all():
         # The context's lock first, as the edit took it: an edit and a relay cannot deadlock.
-        lock = sa.select(contexts.c.id, contexts.c.tenant, contexts.c.current_version)
-        ctx = conn.execute(lock.where(contexts.c.id == cid).with_for_update()).mappings().first()
+        ctx = lock_context(conn, cid, missing_ok=True)
         row = conn.execute(sa.select(o.c.reason).where(o.c.context_id == cid)).first()
         if ctx is None or row is None:  # deleted, or relayed by another process meanwhile
             continue

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import secrets
 from datetime import datetime, timezone
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from sqlalchemy.engine import RowMapping
 
@@ -15,7 +16,11 @@ from ..learned import LearnedContext
 from ..llm.base import Usage
 from .base import QueryRecord, SleepRun
 
+if TYPE_CHECKING:
+    from _typeshed import DataclassInstance
+
 USAGE_FIELDS = ("prompt_tokens", "completion_tokens", "reasoning_tokens", "calls")
+R = TypeVar("R", bound="DataclassInstance")
 
 
 def new_id(nbytes: int = 8) -> str:
@@ -65,6 +70,29 @@ def check_json(value: Any, what: str) -> Any:
     return json.loads(encoded)
 
 
+def record_from_row(record: type[R], row: RowMapping, **computed: Any) -> R:
+    """A record (frozen dataclass) whose fields are the row's columns of the same names, times
+    in UTC (``from_db_time``). ``computed`` gives the fields that no one column holds as is
+    (``usage`` spread over columns, tuples stored as JSON lists); a field without a column
+    keeps its default."""
+    values: dict[str, Any] = {}
+    for item in dataclasses.fields(record):
+        if item.name in computed or item.name not in row:
+            continue
+        value = row[item.name]
+        values[item.name] = from_db_time(value) if isinstance(value, datetime) else value
+    return record(**values, **computed)
+
+
+def record_values(record: DataclassInstance, **computed: Any) -> dict[str, Any]:
+    """The row of a record: each field in the column of the same name, its ``usage`` spread
+    over the usage columns; ``computed`` gives the values to store otherwise (checked JSON,
+    ids and times the store assigns). The inverse of ``record_from_row``."""
+    values = {item.name: getattr(record, item.name) for item in dataclasses.fields(record)}
+    usage = values.pop("usage")
+    return {**values, **usage_values(usage), **computed}
+
+
 def usage_values(usage: Usage) -> dict[str, int]:
     return usage.to_dict()
 
@@ -89,99 +117,46 @@ def context_from_row(ctx: RowMapping, version: RowMapping) -> Context:
 
 
 def run_from_row(row: RowMapping) -> SleepRun:
-    return SleepRun(
-        id=row["id"],
-        context_id=row["context_id"],
-        context_version=row["context_version"],
-        key=row["key"],
-        strategy=row["strategy"],
-        model=row["model"],
-        status=row["status"],
-        budget=dict(row["budget"]),
-        usage=usage_from_row(row),
-        error=row["error"],
-        learned_context_id=row["learned_context_id"],
-        started_at=from_db_time(row["started_at"]),
-        finished_at=from_db_time(row["finished_at"]),
-    )
+    return record_from_row(SleepRun, row, usage=usage_from_row(row))
 
 
 def learned_values(learned: LearnedContext, *, learned_id: str, created_at: datetime) -> dict[str, Any]:
     check_text(learned.text, "learned context text")
-    return {
-        "id": learned_id,
-        "context_id": learned.context_id,
-        "context_version": learned.context_version,
-        "key": learned.key,
-        "text": learned.text,
-        "notes": check_json(list(learned.notes), "learned context notes"),
-        **usage_values(learned.usage),
-        "duration_s": float(learned.duration_s),
-        "model": learned.model,
-        "strategy": learned.strategy,
-        "budget": check_json(learned.budget, "learned context budget"),
-        "rounds_used": [int(r) for r in learned.rounds_used],
-        "based_on": learned.based_on,
-        "extra": check_json(learned.extra, "learned context extra"),
-        "created_at": created_at,
-    }
+    return record_values(
+        learned,
+        id=learned_id,
+        created_at=created_at,
+        notes=check_json(list(learned.notes), "learned context notes"),
+        duration_s=float(learned.duration_s),
+        budget=check_json(learned.budget, "learned context budget"),
+        rounds_used=[int(r) for r in learned.rounds_used],
+        extra=check_json(learned.extra, "learned context extra"),
+    )
 
 
 def learned_from_row(row: RowMapping) -> LearnedContext:
-    return LearnedContext(
-        id=row["id"],
-        context_id=row["context_id"],
-        context_version=row["context_version"],
-        text=row["text"],
-        notes=tuple(row["notes"]),
+    return record_from_row(
+        LearnedContext,
+        row,
         usage=usage_from_row(row),
-        duration_s=row["duration_s"],
-        model=row["model"],
-        strategy=row["strategy"],
-        budget=dict(row["budget"]),
-        key=row["key"],
+        notes=tuple(row["notes"]),
         rounds_used=tuple(row["rounds_used"]),
-        created_at=from_db_time(row["created_at"]),
-        based_on=row["based_on"],
-        extra=dict(row["extra"]),
     )
 
 
 def query_values(query: QueryRecord, *, query_id: str, created_at: datetime) -> dict[str, Any]:
     check_text(query.question, "question")
     check_text(query.answer, "answer")
-    return {
-        "id": query_id,
-        "context_id": query.context_id,
-        "context_version": query.context_version,
-        "question": query.question,
-        "answer": query.answer,
-        "answers": check_json(list(query.answers), "answers"),
-        **usage_values(query.usage),
-        "latency_s": float(query.latency_s),
-        "queue_wait_s": None if query.queue_wait_s is None else float(query.queue_wait_s),
-        "model": query.model,
-        "source": query.source,
-        "learned_context_id": query.learned_context_id,
-        "budget": check_json(query.budget, "query budget"),
-        "created_at": created_at,
-    }
+    return record_values(
+        query,
+        id=query_id,
+        created_at=created_at,
+        answers=check_json(list(query.answers), "answers"),
+        latency_s=float(query.latency_s),
+        queue_wait_s=None if query.queue_wait_s is None else float(query.queue_wait_s),
+        budget=check_json(query.budget, "query budget"),
+    )
 
 
 def query_from_row(row: RowMapping) -> QueryRecord:
-    return QueryRecord(
-        id=row["id"],
-        context_id=row["context_id"],
-        context_version=row["context_version"],
-        question=row["question"],
-        answer=row["answer"],
-        usage=usage_from_row(row),
-        latency_s=row["latency_s"],
-        model=row["model"],
-        source=row["source"],
-        learned_context_id=row["learned_context_id"],
-        budget=dict(row["budget"]),
-        answers=tuple(row["answers"]),
-        created_at=from_db_time(row["created_at"]),
-        queue_wait_s=row["queue_wait_s"],
-    )
+    return record_from_row(QueryRecord, row, usage=usage_from_row(row), answers=tuple(row["answers"]))

@@ -9,6 +9,8 @@ them (one ``DELETE``, one transaction).
 
 from __future__ import annotations
 
+from typing import Any
+
 import sqlalchemy as sa
 
 # Named constraints, so that later migrations can address them by name on every
@@ -34,6 +36,23 @@ def _usage_columns() -> list[sa.Column[int]]:
         sa.Column(name, sa.Integer, nullable=False)
         for name in ("prompt_tokens", "completion_tokens", "reasoning_tokens", "calls")
     ]
+
+
+def _made_from_version() -> list[sa.Column[Any]]:
+    """The id of a row made from one version of a context (a run, a learned context, a
+    query), and that version; ``_version_fk`` ties the pair to ``context_versions``."""
+    return [
+        sa.Column("id", ID, primary_key=True),
+        sa.Column("context_id", ID, nullable=False),
+        sa.Column("context_version", sa.Integer, nullable=False),
+    ]
+
+
+def _learned_context_ref() -> sa.Column[str]:
+    # The learned context a run made, a query read or a job produced; the row outlives it.
+    return sa.Column(
+        "learned_context_id", ID, sa.ForeignKey("learned_contexts.id", ondelete="SET NULL"), nullable=True
+    )
 
 
 def _version_fk(name: str) -> sa.ForeignKeyConstraint:
@@ -74,9 +93,7 @@ context_versions = sa.Table(
 learned_contexts = sa.Table(
     "learned_contexts",
     metadata,
-    sa.Column("id", ID, primary_key=True),
-    sa.Column("context_id", ID, nullable=False),
-    sa.Column("context_version", sa.Integer, nullable=False),
+    *_made_from_version(),
     sa.Column("key", sa.Text, nullable=False),
     sa.Column("text", sa.Text, nullable=False),
     sa.Column("notes", sa.JSON, nullable=False),
@@ -98,9 +115,7 @@ learned_contexts = sa.Table(
 sleep_runs = sa.Table(
     "sleep_runs",
     metadata,
-    sa.Column("id", ID, primary_key=True),
-    sa.Column("context_id", ID, nullable=False),
-    sa.Column("context_version", sa.Integer, nullable=False),
+    *_made_from_version(),
     sa.Column("key", sa.Text, nullable=False),
     sa.Column("strategy", sa.Text, nullable=False),
     sa.Column("model", sa.Text, nullable=False),
@@ -108,12 +123,7 @@ sleep_runs = sa.Table(
     sa.Column("budget", sa.JSON, nullable=False),
     *_usage_columns(),
     sa.Column("error", sa.Text, nullable=True),
-    sa.Column(
-        "learned_context_id",
-        ID,
-        sa.ForeignKey("learned_contexts.id", ondelete="SET NULL"),
-        nullable=True,
-    ),
+    _learned_context_ref(),
     sa.Column("started_at", Timestamp, nullable=False),
     sa.Column("finished_at", Timestamp, nullable=True),
     _version_fk("fk_sleep_runs_context_version"),
@@ -126,9 +136,7 @@ sleep_runs = sa.Table(
 queries = sa.Table(
     "queries",
     metadata,
-    sa.Column("id", ID, primary_key=True),
-    sa.Column("context_id", ID, nullable=False),
-    sa.Column("context_version", sa.Integer, nullable=False),
+    *_made_from_version(),
     sa.Column("question", sa.Text, nullable=False),
     sa.Column("answer", sa.Text, nullable=False),
     sa.Column("answers", sa.JSON, nullable=False),
@@ -139,12 +147,7 @@ queries = sa.Table(
     sa.Column("queue_wait_s", sa.Double, nullable=True),
     sa.Column("model", sa.Text, nullable=False),
     sa.Column("source", sa.String(16), nullable=False),
-    sa.Column(
-        "learned_context_id",
-        ID,
-        sa.ForeignKey("learned_contexts.id", ondelete="SET NULL"),
-        nullable=True,
-    ),
+    _learned_context_ref(),
     sa.Column("budget", sa.JSON, nullable=False),
     sa.Column("created_at", Timestamp, nullable=False),
     _version_fk("fk_queries_context_version"),
@@ -187,12 +190,7 @@ sleep_jobs = sa.Table(
     sa.Column("lease_expires_at", Timestamp, nullable=True),
     sa.Column("last_error", sa.Text, nullable=True),
     sa.Column("run_id", ID, sa.ForeignKey("sleep_runs.id", ondelete="SET NULL"), nullable=True),
-    sa.Column(
-        "learned_context_id",
-        ID,
-        sa.ForeignKey("learned_contexts.id", ondelete="SET NULL"),
-        nullable=True,
-    ),
+    _learned_context_ref(),
     sa.Column("created_at", Timestamp, nullable=False),
     sa.Column("updated_at", Timestamp, nullable=False),
     sa.Column("finished_at", Timestamp, nullable=True),
