@@ -9,15 +9,13 @@ engine.ask(ctx.id, "How many ...?")                 # T_b(q, c') -> a   (answer.
 from __future__ import annotations
 
 import asyncio
-import hashlib
-import json
 import logging
 import threading
 import uuid
 from collections.abc import Callable
 from typing import Any
 
-from . import prompts
+from . import prompts, sleep_reuse
 from .answer import Answer, AnswerStream
 from .budget import AskBudget, Budget, SleepBudget, resolve_ask, resolve_sleep
 from .context import Context, validate_context_text, validate_metadata
@@ -28,7 +26,7 @@ from .llm.base import Usage, UsageMeter
 from .llm.priority import background_work
 from .queries import AnswerPlan, answer_question, plan_answer, stream_answer
 from .settings import Settings, load_settings
-from .sleep import STRATEGIES, Growth, ProgressCallback, sleep_on
+from .sleep import STRATEGIES, ProgressCallback, sleep_on
 from .store import QueryRecord, SleepRun, Store, open_store
 from .warmup import forget_context, warm_answer_prompts
 from .window import fit_text
@@ -36,8 +34,6 @@ from .window import fit_text
 log = logging.getLogger(__name__)
 
 ModelArg = str | LLM | None
-# How many versions back an incremental sleep looks for notes to grow.
-MAX_GROWTH_LOOKBACK = 20
 
 
 class Engine:
@@ -185,14 +181,13 @@ class Engine:
         llm = self.sleep_model
         # solve re-anticipates over the whole grown text (its entries are not grown in place yet).
         grows = incremental and strategy != "solve"
-        growth, based_on = self._growth(context) if grows else (None, None)
-        key = learned_key(context, strategy, llm.name, resolved, based_on)
-        existing = self._reusable(context, key)
+        growth, based_on = sleep_reuse.growth(self.store, context) if grows else (None, None)
+        key = sleep_reuse.learned_key(context, strategy, llm.name, resolved, based_on)
+        existing = sleep_reuse.reusable(self.store, context, key)
         if existing is not None and not force:
             return existing
         if existing is not None:
-            # A forced re-run is stored under KEY:NONCE (keys are unique), and reused as KEY after.
-            key = f"{key}:{uuid.uuid4().hex[:12]}"
+            key = sleep_reuse.rerun_key(key)
         text = fit_text(llm, context.text, reserved=2 * resolved.max_tokens, truncate=truncate)
         budget_record = resolved.model_dump(exclude_none=True)
         run = self.store.start_run(
@@ -243,18 +238,6 @@ class Engine:
             warm_answer_prompts(self.model, context, stored)
         return stored
 
-    def _reusable(self, context: Context, key: str) -> LearnedContext | None:
-        """The newest learned context made with ``key`` for this version, forced re-runs included."""
-        exact = self.store.find_learned(context.id, context.version, key)
-        if exact is None:  # the first run with a key takes the key itself; re-runs come after it
-            return None
-        reruns = [
-            item
-            for item in self.store.list_learned(context.id)  # newest first
-            if item.context_version == context.version and item.key.startswith(f"{key}:")
-        ]
-        return reruns[0] if reruns else exact
-
     def _record_run_usage(self, run_id: str, usage: Usage) -> None:
         """What a running run has spent so far: budgets and a crash's record count it."""
         try:
@@ -273,22 +256,6 @@ class Engine:
     def resolve_ask_budget(self, budget: Budget | dict[str, Any] | None) -> AskBudget:
         """The budget an answer runs with: ``budget`` over the settings over the built-in defaults."""
         return resolve_ask(budget, self.settings.ask_budget)
-
-    def _growth(self, context: Context) -> tuple[Growth | None, str | None]:
-        """If an earlier version that was slept on is a prefix of this one, grow its notes.
-
-        Walks back over versions, so several appends between two sleeps still grow
-        the last learned context instead of starting over.
-        """
-        for version in range(context.version - 1, max(0, context.version - MAX_GROWTH_LOOKBACK), -1):
-            earlier = self.store.get_context(context.id, version=version)
-            if not context.text.startswith(earlier.text):
-                return None, None  # replaced, not appended: older versions cannot be prefixes either
-            learned = self.store.latest_learned(context.id, version)
-            if learned is not None:
-                added = context.text[len(earlier.text) :].strip()
-                return (Growth(earlier.text, added, learned.text), learned.id) if added else (None, None)
-        return None, None
 
     # -------------------------------------------------- learned contexts, runs, queries
     def learned_context(self, context_id: str, *, tenant: str | None = None) -> LearnedContext | None:
@@ -416,20 +383,3 @@ class Engine:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-
-def learned_key(
-    context: Context, strategy: str, model: str, budget: Budget, based_on: str | None, *, nonce: str = ""
-) -> str:
-    """What produced a learned context; equal keys mean the same sleep."""
-    identity = {
-        "context": context.id,
-        "version": context.version,
-        "text": context.sha256,
-        "strategy": strategy,
-        "prompt_version": prompts.PROMPT_VERSION,
-        "model": model,
-        "budget": budget.model_dump(exclude_none=True),
-        "based_on": based_on,
-        "nonce": nonce,
-    }
-    return hashlib.sha256(json.dumps(identity, sort_keys=True).encode()).hexdigest()[:32]
