@@ -11,7 +11,17 @@ from rich.text import Text
 from ..errors import SleeptimeError
 from .answering import ask_and_print
 from .app import app, err_console, print_error, state_of
-from .commands import EffortOpt, MaxTokensOpt, TruncateOpt, ask_budget
+from .commands import ask_budget
+from .options import (
+    BaselineOpt,
+    ContextIdArg,
+    EffortOpt,
+    MaxTokensOpt,
+    SystemOpt,
+    TemperatureOpt,
+    TruncateOpt,
+    VerbosityOpt,
+)
 from .waiting import load_model
 
 QUIT = frozenset({"exit", "quit", ":q", "/bye"})
@@ -20,21 +30,13 @@ QUIT = frozenset({"exit", "quit", ":q", "/bye"})
 @app.command("chat")
 def chat_command(
     ctx: typer.Context,
-    context_id: Annotated[str, typer.Argument(help="Context id.")],
-    verbosity: Annotated[
-        int | None, typer.Option("--verbosity", "-v", min=0, max=4, help="0 terse .. 4 step by step.")
-    ] = None,
-    baseline: Annotated[
-        bool, typer.Option(help="Ignore the learned context (test-time-only baseline).")
-    ] = False,
+    context_id: ContextIdArg,
+    verbosity: VerbosityOpt = None,
+    baseline: BaselineOpt = False,
     max_tokens: MaxTokensOpt = None,
-    temperature: Annotated[
-        float | None, typer.Option(min=0.0, max=2.0, help="Sampling temperature (default 0: greedy).")
-    ] = None,
+    temperature: TemperatureOpt = None,
     effort: EffortOpt = None,
-    system: Annotated[
-        str | None, typer.Option(help="Extra instructions added to the model's system prompt.")
-    ] = None,
+    system: SystemOpt = None,
     stream: Annotated[bool, typer.Option(help="Print answers as they are generated.")] = True,
     truncate: TruncateOpt = False,
 ) -> None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from enum import Enum
 from typing import Annotated, Any
 
 import typer
@@ -14,26 +13,26 @@ from ..learned import LearnedContext
 from ..sleep import STRATEGIES
 from .answering import ask_and_print, read_question
 from .app import app, console, err_console, state_of
+from .options import (
+    BaselineOpt,
+    ContextIdArg,
+    Effort,
+    EffortOpt,
+    JsonOpt,
+    MaxTokensOpt,
+    SystemOpt,
+    TemperatureOpt,
+    TruncateOpt,
+    VerbosityOpt,
+)
 from .render import learned_summary
 from .waiting import CallCounter, load_model, waiting
-
-
-class Effort(str, Enum):
-    low = "low"
-    medium = "medium"
-    high = "high"
-
-
-EffortOpt = Annotated[Effort | None, typer.Option("--effort", help="Reasoning effort: low, medium or high.")]
-MaxTokensOpt = Annotated[int | None, typer.Option(min=1, help="Most tokens per model call.")]
-JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON.")]
-TruncateOpt = Annotated[bool, typer.Option(help="Cut a context too long for the model.")]
 
 
 @app.command("sleep")
 def sleep_command(
     ctx: typer.Context,
-    context_id: Annotated[str, typer.Argument(help="Context id.")],
+    context_id: ContextIdArg,
     rounds: Annotated[int | None, typer.Option(min=1, max=20, help="Most rethink rounds.")] = None,
     k: Annotated[int | None, typer.Option(min=1, max=16, help="Parallel learned contexts.")] = None,
     max_tokens: MaxTokensOpt = None,
@@ -86,27 +85,19 @@ def sleep_cost_line(learned: LearnedContext, *, reused: bool) -> str:
 @app.command("ask")
 def ask_command(
     ctx: typer.Context,
-    context_id: Annotated[str, typer.Argument(help="Context id.")],
+    context_id: ContextIdArg,
     question: Annotated[
         str | None, typer.Argument(help="The question ('-' or omitted with a pipe: read from stdin).")
     ] = None,
-    verbosity: Annotated[
-        int | None, typer.Option("--verbosity", "-v", min=0, max=4, help="0 terse .. 4 step by step.")
-    ] = None,
-    baseline: Annotated[
-        bool, typer.Option(help="Ignore the learned context (test-time-only baseline).")
-    ] = False,
+    verbosity: VerbosityOpt = None,
+    baseline: BaselineOpt = False,
     max_tokens: MaxTokensOpt = None,
     n: Annotated[
         int | None, typer.Option(min=1, max=64, help="Answers to sample (temperature 0.7 unless given).")
     ] = None,
-    temperature: Annotated[
-        float | None, typer.Option(min=0.0, max=2.0, help="Sampling temperature (default 0: greedy).")
-    ] = None,
+    temperature: TemperatureOpt = None,
     effort: EffortOpt = None,
-    system: Annotated[
-        str | None, typer.Option(help="Extra instructions added to the model's system prompt.")
-    ] = None,
+    system: SystemOpt = None,
     stream: Annotated[bool, typer.Option(help="Print the answer as it is generated.")] = True,
     truncate: TruncateOpt = False,
     escalate: Annotated[

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Any
 
 import typer
 from pydantic import BaseModel, SecretStr
@@ -13,6 +13,7 @@ from rich.text import Text
 
 from ..settings import config_path, explain_settings
 from .app import app, console, state_of
+from .options import JsonOpt
 
 config_app = typer.Typer(help="Show the settings and where each comes from.", no_args_is_help=True)
 app.add_typer(config_app, name="config")
@@ -40,7 +41,7 @@ def shown(value: Any) -> str:
 
 @config_app.command("show")
 def config_show(
-    ctx: typer.Context, as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False
+    ctx: typer.Context, as_json: JsonOpt = False
 ) -> None:
     """Every setting with its value and its source: default, file (config.toml), env or flag."""
     state = state_of(ctx)

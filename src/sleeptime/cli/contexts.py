@@ -12,6 +12,7 @@ from rich.table import Table
 
 from ..errors import InvalidInputError
 from .app import app, console, state_of
+from .options import ContextIdArg, JsonOpt
 from .render import context_dict, learned_summary
 from .waiting import load_model
 
@@ -51,7 +52,6 @@ def parse_meta(pairs: list[str] | None) -> dict[str, Any]:
 
 TextArg = Annotated[str | None, typer.Argument(help="The context's text ('-' reads stdin).")]
 FileOpt = Annotated[Path | None, typer.Option("--file", "-f", help="Read the text from a file.")]
-JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON.")]
 TruncateOpt = Annotated[bool, typer.Option(help="Cut a text too long for the model instead of refusing it.")]
 
 
@@ -99,7 +99,7 @@ def list_(
 @context_app.command("show")
 def show(
     ctx: typer.Context,
-    context_id: Annotated[str, typer.Argument(help="Context id.")],
+    context_id: ContextIdArg,
     version: Annotated[int | None, typer.Option(min=1, help="An older version.")] = None,
     as_json: JsonOpt = False,
 ) -> None:
@@ -126,7 +126,7 @@ def show(
 @context_app.command("update")
 def update(
     ctx: typer.Context,
-    context_id: Annotated[str, typer.Argument(help="Context id.")],
+    context_id: ContextIdArg,
     text: TextArg = None,
     file: FileOpt = None,
     append: Annotated[bool, typer.Option(help="Append the text instead of replacing.")] = False,

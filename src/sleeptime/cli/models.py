@@ -22,11 +22,11 @@ from ..llm.catalog import (
 )
 from ..settings import Settings
 from .app import app, console, err_console, state_of
+from .options import JsonOpt
 
 models_app = typer.Typer(help="List and fetch models.", invoke_without_command=True)
 app.add_typer(models_app, name="models")
 
-JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON.")]
 OTHER_SPECS = "any .gguf path, hf:OWNER/REPO/FILE.gguf (online), openai:MODEL with SLEEPTIME_OPENAI_BASE_URL"
 
 

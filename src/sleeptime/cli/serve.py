@@ -16,6 +16,7 @@ from ..settings import load_settings
 from ..store import SQLStore
 from ..store.keys import KeyStore
 from .app import app, console, err_console, state_of
+from .options import JsonOpt
 
 if TYPE_CHECKING:
     from ..scheduler import Scheduler
@@ -114,7 +115,7 @@ def keys_create(
     ctx: typer.Context,
     tenant: Annotated[str, typer.Option(help="The tenant whose contexts the key reaches.")],
     name: Annotated[str, typer.Option(help="A label, e.g. the app using the key.")] = "",
-    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    as_json: JsonOpt = False,
 ) -> None:
     """Create an API key for a tenant and print it: it is shown this once, only its hash is stored."""
     record, key = _key_store(ctx).create_key(tenant, name)
@@ -142,7 +143,7 @@ def keys_quota(
     max_ask_tokens: QuotaOption = None,
     max_sleep_tokens: QuotaOption = None,
     clear: Annotated[bool, typer.Option(help="Remove every limit of the tenant.")] = False,
-    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    as_json: JsonOpt = False,
 ) -> None:
     """Show or set a tenant's quota, which every key of the tenant shares (docs/server.md)."""
     from ..store.quotas import NO_QUOTA, QuotaStore
@@ -171,7 +172,7 @@ def keys_list(
     ctx: typer.Context,
     tenant: Annotated[str | None, typer.Option(help="Only this tenant's keys.")] = None,
     all_: Annotated[bool, typer.Option("--all", help="Include revoked keys.")] = False,
-    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    as_json: JsonOpt = False,
 ) -> None:
     """List API keys (ids, tenants, names; never the keys)."""
     keys = _key_store(ctx).list_keys(tenant=tenant, include_revoked=all_)
