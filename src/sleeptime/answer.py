@@ -9,16 +9,17 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Callable, Generator, Iterator
+from collections.abc import Callable, Generator, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any, Literal
 
 from . import prompts
 from .budget import AskBudget
+from .entries import Value
 from .errors import InvalidInputError
 from .llm.base import LLM, Completion, Message, SamplingParams, StreamingLLM, Usage
-from .verify import correct_final_arithmetic
+from .verify import computed_answer
 from .window import fit_text
 
 Source = Literal["learned", "raw"]
@@ -156,40 +157,64 @@ def answer_params(budget: AskBudget) -> SamplingParams:
 
 
 def build_answer_messages(
-    llm: LLM, context: str, notes: str, question: str, budget: AskBudget, *, truncate: bool = False
+    llm: LLM,
+    context: str,
+    notes: str,
+    question: str,
+    budget: AskBudget,
+    *,
+    truncate: bool = False,
+    values: Mapping[str, Value] | None = None,
 ) -> list[Message]:
-    """The answer prompt; the context (never the notes or question) is cut if asked and needed."""
+    """The answer prompt; the context (never the notes or question) is cut if asked and needed.
+    ``values``: the learned context's named quantities, which a verbosity-0 answer computes with."""
     reserved = budget.max_tokens + llm.count_tokens(notes) + llm.count_tokens(question)
     context = fit_text(llm, context, reserved=reserved, truncate=truncate)
-    return prompts.answer_messages(context, notes, question, budget.verbosity)
+    return prompts.answer_messages(context, notes, question, budget.verbosity, computable=bool(values))
 
 
 def respond(
-    llm: LLM, context: str, notes: str, question: str, budget: AskBudget, *, truncate: bool = False
+    llm: LLM,
+    context: str,
+    notes: str,
+    question: str,
+    budget: AskBudget,
+    *,
+    truncate: bool = False,
+    values: Mapping[str, Value] | None = None,
 ) -> Completion:
     """``T_b(q, c') -> a``: one model call with the notes (empty for the baseline) and the question."""
-    messages = build_answer_messages(llm, context, notes, question, budget, truncate=truncate)
-    return checked(llm.complete(messages, answer_params(budget)))
+    messages = build_answer_messages(llm, context, notes, question, budget, truncate=truncate, values=values)
+    return checked(llm.complete(messages, answer_params(budget)), values)
 
 
-def checked(completion: Completion) -> Completion:
-    """Every sample with the arithmetic of its final sentence recomputed (``verify.py``)."""
-    texts = tuple(correct_final_arithmetic(t) for t in completion.texts)
+def checked(completion: Completion, values: Mapping[str, Value] | None = None) -> Completion:
+    """Every sample with its computation run over ``values`` when it wrote one, else the
+    arithmetic of its final sentence recomputed (``verify.py``)."""
+    texts = tuple(computed_answer(t, values or {}) for t in completion.texts)
     return completion if texts == completion.texts else replace(completion, texts=texts)
 
 
 def respond_stream(
-    llm: LLM, context: str, notes: str, question: str, budget: AskBudget, *, truncate: bool = False
+    llm: LLM,
+    context: str,
+    notes: str,
+    question: str,
+    budget: AskBudget,
+    *,
+    truncate: bool = False,
+    values: Mapping[str, Value] | None = None,
 ) -> Generator[str, None, Completion]:
     """``respond``, yielding the text as it is generated; returns the ``Completion``.
 
     A backend that cannot stream, or ``n > 1`` samples, gives one call and one piece.
-    Streams report no usage, so it is counted with the model's tokenizer.
+    Streams report no usage, so it is counted with the model's tokenizer. A computed
+    answer's result ('The answer is X.') comes as a last piece once the program has run.
     """
-    messages = build_answer_messages(llm, context, notes, question, budget, truncate=truncate)
+    messages = build_answer_messages(llm, context, notes, question, budget, truncate=truncate, values=values)
     params = answer_params(budget)
     if not isinstance(llm, StreamingLLM) or params.n > 1:
-        completion = checked(llm.complete(messages, params))
+        completion = checked(llm.complete(messages, params), values)
         if completion.text:
             yield completion.text
         return completion
@@ -203,8 +228,13 @@ def respond_stream(
         yield piece
     text = "".join(parts)
     usage = Usage(sum(llm.count_tokens(m["content"]) for m in messages), llm.count_tokens(text), 0, 1)
-    # The stored answer has its final arithmetic checked; the pieces went out as written.
-    return checked(Completion((text,), usage, llm.name, time.perf_counter() - started, first, ("stop",)))
+    done = checked(
+        Completion((text,), usage, llm.name, time.perf_counter() - started, first, ("stop",)), values
+    )
+    if done.text.startswith(text) and len(done.text) > len(text):
+        yield done.text[len(text) :]
+    # Otherwise the stored answer has its final arithmetic corrected; the pieces went out as written.
+    return done
 
 
 _FINAL = re.compile(r"[^.\n]*\bthe (?:final )?answer is\b[^\n]*", re.IGNORECASE)

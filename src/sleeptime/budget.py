@@ -94,7 +94,10 @@ STRATEGY_SLEEP_DEFAULTS: dict[str, Budget] = {
     "rethink": Budget(rounds=3),
     "rethink-structured": Budget(rounds=3),
 }
-DEFAULT_ASK_BUDGET = Budget(verbosity=0, n=1, max_tokens=512, temperature=0.0, seed=0)
+DEFAULT_ASK_BUDGET = Budget(verbosity=0, n=1, temperature=0.0, seed=0)
+# Most completion tokens per answer, by verbosity, when none is set: a terse answer needs few, and
+# a small model that falls into a loop ("= 100 = 100 = ...") should not spend 512 on it.
+VERBOSITY_MAX_TOKENS = (96, 160, 256, 512, 512)
 # k > 1 parallel learned contexts at temperature 0 would be k copies of one.
 PARALLEL_SLEEP_TEMPERATURE = 0.7
 # Likewise n > 1 sampled answers (pass@k) at temperature 0 would be n copies of one.
@@ -138,12 +141,14 @@ def resolve_sleep(
 
 
 def resolve_ask(given: Budget | dict[str, Any] | None, configured: Budget | None = None) -> AskBudget:
-    """``given``, then ``configured`` (the settings), then ``DEFAULT_ASK_BUDGET``, field by field.
+    """``given``, then ``configured`` (the settings), then ``DEFAULT_ASK_BUDGET``, field by field;
+    an unset ``max_tokens`` is the verbosity's (``VERBOSITY_MAX_TOKENS``).
 
     n > 1 samples left at temperature 0 by the caller sample at ``SAMPLED_ANSWER_TEMPERATURE``.
     """
     asked = Budget.parse(given)
     values = asked.over((configured or Budget()).over(DEFAULT_ASK_BUDGET)).model_dump(exclude_none=True)
+    values.setdefault("max_tokens", VERBOSITY_MAX_TOKENS[values["verbosity"]])
     if values["n"] > 1 and asked.temperature is None and values["temperature"] == 0.0:
         values["temperature"] = SAMPLED_ANSWER_TEMPERATURE
     return AskBudget(**values)

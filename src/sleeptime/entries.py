@@ -71,12 +71,17 @@ class Entries:
             facts=tuple(str(f) for f in data.get("facts", [])),
         )
 
+    def values(self) -> dict[str, Value]:
+        """The quantities by name: the variables a verbosity-0 answer computes with."""
+        return {q.name: q.value for q in self.quantities}
+
     def render(self) -> str:
         """The text test time reads: values first (to compute with), then answered questions."""
         parts: list[str] = []
         if self.quantities:
-            lines = [f"- {q.name} = {format_value(q.value)}" for q in self.quantities]
-            parts.append("Values worked out ahead of time (computed by programs):\n" + "\n".join(lines))
+            # Written as Python assignments: the names are the variables a terse answer computes with.
+            lines = [f"{q.name} = {_literal(q.value)}" for q in self.quantities]
+            parts.append("Values worked out ahead of time (Python variables):\n" + "\n".join(lines))
         if self.questions:
             # No vote counts in the text: small models copy them into their answers.
             lines = [
@@ -98,6 +103,10 @@ def format_value(value: Value) -> str:
     if value.is_integer() and abs(value) < 2**53:
         return str(int(value))
     return f"{value:.6g}" if abs(value) < 1e15 else f"{value:.6e}"
+
+
+def _literal(value: Value) -> str:
+    return repr(value) if isinstance(value, str) else format_value(value)
 
 
 @dataclass(frozen=True)

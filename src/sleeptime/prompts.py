@@ -168,14 +168,31 @@ VERBOSITY_INSTRUCTIONS: tuple[str, ...] = (
     "against the context. End with 'The answer is X.'",
 )
 
+# Verbosity 0 when the notes hold named values (the solve strategy's quantities): a code model
+# sets up one line of Python over them far more reliably than it does prose arithmetic, and the
+# sandbox computes it (``verify.computed_answer``).
+COMPUTE_INSTRUCTION = (
+    "The values in the notes are Python variables, already defined: never define them again. Reply "
+    "with only the Python that computes the answer from them and any numbers the question adds: at "
+    "most three lines, the last `answer = <expression>`. When a variable or an answered question "
+    "already holds the answer, reply with just `answer = <it>`."
+)
+
 NO_NOTES = "(none)"
 
 
-def answer_messages(context: str, notes: str, question: str, verbosity: int) -> list[Message]:
-    """Context first and question last, so that questions on one context share a cacheable prefix."""
+def answer_instruction(verbosity: int, *, computable: bool = False) -> str:
+    return COMPUTE_INSTRUCTION if computable and verbosity == 0 else VERBOSITY_INSTRUCTIONS[verbosity]
+
+
+def answer_messages(
+    context: str, notes: str, question: str, verbosity: int, *, computable: bool = False
+) -> list[Message]:
+    """Context first and question last, so that questions on one context share a cacheable prefix.
+    ``computable``: the notes define named values that a verbosity-0 answer may compute with."""
     user = (
         f"{_block('CONTEXT', context)}\n\n{_block('NOTES', notes or NO_NOTES)}\n\n"
-        f"QUESTION: {question.strip()}\n\n{VERBOSITY_INSTRUCTIONS[verbosity]}"
+        f"QUESTION: {question.strip()}\n\n{answer_instruction(verbosity, computable=computable)}"
     )
     return [{"role": "system", "content": ANSWER_SYSTEM}, {"role": "user", "content": user}]
 

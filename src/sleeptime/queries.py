@@ -15,6 +15,7 @@ from dataclasses import dataclass, replace
 from .answer import Answer, AnswerStream, Source, respond, respond_stream, validate_question
 from .budget import AskBudget
 from .context import Context
+from .entries import Value
 from .errors import InvalidInputError, NotFoundError
 from .escalation import stated_answer, supported_by_notes, then, trusted_notes
 from .learned import LearnedContext
@@ -38,6 +39,12 @@ class AnswerPlan:
     @property
     def notes(self) -> str:
         return self.learned.text if self.learned is not None else ""
+
+    @property
+    def values(self) -> dict[str, Value]:
+        """The learned context's named quantities, which a verbosity-0 answer computes with."""
+        entries = self.learned.entries if self.learned is not None else None
+        return entries.values() if entries is not None else {}
 
     @property
     def source(self) -> Source:
@@ -82,12 +89,12 @@ def answer_question(llm: LLM, store: Store, plan: AnswerPlan, *, truncate: bool,
     """``T_b(q, c') -> a`` as planned; with an escalation budget, a cheap answer that states
     something the notes do not contain is answered again with it (``escalation.py``)."""
     context, notes, question = plan.context.text, plan.notes, plan.question
-    completion = respond(llm, context, notes, question, plan.budget, truncate=truncate)
+    completion = respond(llm, context, notes, question, plan.budget, truncate=truncate, values=plan.values)
     larger = plan.larger
     learned = plan.learned
     supported = learned is not None and supported_by_notes(completion.text, trusted_notes(learned))
     if larger is not None and learned is not None and not supported:
-        again = respond(llm, context, notes, question, larger, truncate=truncate)
+        again = respond(llm, context, notes, question, larger, truncate=truncate, values=plan.values)
         stated = stated_answer(completion.text).strip()[:80]
         note = f"escalated: the cheap answer ({stated!r}) is not in the learned context"
         plan = replace(plan, budget=larger, escalated=True, note=note)
@@ -97,7 +104,9 @@ def answer_question(llm: LLM, store: Store, plan: AnswerPlan, *, truncate: bool,
 
 def stream_answer(llm: LLM, store: Store, plan: AnswerPlan, *, truncate: bool, record: bool) -> AnswerStream:
     """``T_b(q, c') -> a`` as planned, streamed; recorded once the last piece is out."""
-    pieces = respond_stream(llm, plan.context.text, plan.notes, plan.question, plan.budget, truncate=truncate)
+    pieces = respond_stream(
+        llm, plan.context.text, plan.notes, plan.question, plan.budget, truncate=truncate, values=plan.values
+    )
     return AnswerStream(
         pieces,
         lambda completion: record_answer(store, plan, completion, record=record),

@@ -10,9 +10,10 @@ on numbers is touched: anything with words or names is left as written.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 
-from .entries import format_value
-from .sandbox import run_program
+from .entries import Value, format_value
+from .sandbox import extract_code, run_program
 
 # "(12 + 3) * 2 = 30", "$1,200 / 4 = $300", "3 x 4 = 12", "2^3 = 8" at the end of a sentence.
 _EXPRESSION = re.compile(
@@ -84,4 +85,25 @@ def correct_final_arithmetic(text: str) -> str:
     return text[:start] + tail[: match.start()] + fixed + tail[match.end() :]
 
 
-__all__ = ["correct_final_arithmetic", "recompute"]
+# A reply that computes its answer: "answer = pages_left / 4", alone or in a ```python block.
+_ANSWER_ASSIGNMENT = re.compile(r"^\s*answer\s*=(?!=)", re.MULTILINE)
+MAX_ANSWER_PROGRAM_CHARS = 2_000
+
+
+def computed_answer(text: str, values: Mapping[str, Value]) -> str:
+    """A reply written as Python over the learned context's named ``values`` (verbosity 0's form when
+    there are such values: ``answer = pages_left / 4``), run in the sandbox with those values
+    defined; the reply is kept and 'The answer is X.' added. A reply of any other form, or a
+    program that fails, is returned as written (and its own arithmetic checked)."""
+    code = extract_code(text).strip()
+    if not values or not _ANSWER_ASSIGNMENT.search(code) or len(code) > MAX_ANSWER_PROGRAM_CHARS:
+        return correct_final_arithmetic(text)
+    result = run_program(code, inputs=dict(values))
+    answer = result.values.get("answer") if result.ok else None
+    if answer is None or isinstance(answer, bool):
+        return correct_final_arithmetic(text)
+    shown = format_value(round(answer, 6) if isinstance(answer, float) else answer)
+    return f"{text.rstrip()}\nThe answer is {shown}."
+
+
+__all__ = ["computed_answer", "correct_final_arithmetic", "recompute"]

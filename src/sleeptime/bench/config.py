@@ -70,7 +70,11 @@ class BenchOptions(BaseModel):
     data_dir: Path | None = Field(
         None, description="Benchmark data dir (default: $SLEEPTIME_DATA_DIR, else ../shared/data)."
     )
-    max_tokens: int | None = Field(None, ge=1, description="Most completion tokens per answer (default 512).")
+    max_tokens: int | None = Field(
+        None,
+        ge=1,
+        description="Most completion tokens per answer (default: by verbosity, 96 at 0 to 512 at 4).",
+    )
     sleep_max_tokens: int | None = Field(None, ge=1, description="Most completion tokens per sleep call.")
     sleep_rounds: int | None = Field(None, ge=1, le=20, description="Rethink rounds per sleep.")
     sleep: dict[str, Any] = Field(

@@ -27,7 +27,7 @@ from typing import Any, TypeVar
 from rich.console import Console
 
 from .. import prompts
-from ..budget import DEFAULT_ASK_BUDGET, Budget
+from ..budget import Budget
 from ..engine import Engine
 from ..learned import LearnedContext
 from ..llm.base import Usage
@@ -222,8 +222,11 @@ class BenchRun:
         return Plan(len(units), len(conditions), n_answers, done, calls, sleep_calls, self.parallel, prepared)
 
     def _budget(self, cond: Condition, seed: int) -> Budget:
-        default_max = self.options.max_tokens or self.engine.settings.ask_budget.max_tokens
-        return cond.budget(seed, default_max or DEFAULT_ASK_BUDGET.max_tokens or 512)
+        default_max = (
+            self.options.max_tokens
+            or self.engine.resolve_ask_budget({"verbosity": cond.verbosity}).max_tokens
+        )
+        return cond.budget(seed, default_max)
 
     def _calls_per_sleep(self, spec: SleepSpec) -> int:
         """At most: rethink makes rounds x k calls; solve one to anticipate, then questions x

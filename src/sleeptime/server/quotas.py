@@ -20,7 +20,7 @@ from datetime import datetime
 import sqlalchemy as sa
 from fastapi import Request
 
-from ..budget import DEFAULT_ASK_BUDGET, Budget
+from ..budget import Budget
 from ..engine import Engine
 from ..scheduler import policy
 from ..store.quotas import NO_QUOTA, Quota, QuotaStore
@@ -50,8 +50,8 @@ def quota_of(request: Request) -> Quota:
 
 def ask_tokens(engine: Engine, budget: Budget | None) -> int:
     """The most completion tokens one question with ``budget`` may spend (n x max_tokens)."""
-    resolved = Budget.parse(budget).over(engine.settings.ask_budget.over(DEFAULT_ASK_BUDGET))
-    return (resolved.n or 1) * (resolved.max_tokens or 0)
+    resolved = engine.resolve_ask_budget(budget)
+    return resolved.n * resolved.max_tokens
 
 
 def check_ask(quota: Quota, tenant: str, tokens: int, param: str) -> None:

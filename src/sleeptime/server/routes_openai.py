@@ -108,7 +108,8 @@ def chat_completions(
         produce = produce_answer
     else:
         messages = openai_params.messages(body)
-        params = openai_params.sampling(body, engine.resolve_ask_budget(None).max_tokens)
+        # The client's own messages, not a terse answer prompt: the most generous verbosity's default.
+        params = openai_params.sampling(body, engine.resolve_ask_budget({"verbosity": 4}).max_tokens)
 
         def produce_plain(emit: Emit | None) -> dict[str, Any]:
             with scheduler.gate.query():
