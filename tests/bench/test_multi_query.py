@@ -7,6 +7,7 @@ from typing import Any
 
 from sleeptime.bench.datasets import load_dataset
 from sleeptime.bench.datasets.multi_query import (
+    SOLVE_PROMPT,
     cached_generated_questions,
     derived_questions,
     format_number,
@@ -120,19 +121,21 @@ def test_parse_generated() -> None:
     assert parse_generated("no blocks at all") == []
 
 
-def test_generated_questions_are_kept_only_when_verified() -> None:
+def test_generated_questions_are_kept_only_when_their_program_agrees() -> None:
     model = Scripted(
         {
-            "after buying 3 more": "5 + 3 = 8\n#### 8",
-            "together": "5 + 5 = 10\n#### 10",  # disagrees with the proposed 9: dropped
-            "pears": "The answer is 6.0",
+            "after buying 3 more": "```python\ntom = 5\nanswer = tom + 3\n```",
+            "together": "```python\nanswer = 5 + 5\n```",  # computes 10, not the proposed 9: dropped
+            "pears": "The answer is 6.0",  # no program that runs: the step-by-step check decides
         }
     )
     qas = generate_questions(model, "Tom has 5 apples and Ann has 4.", 3, example_question="How many?")
     assert [(q.answer, q.source) for q in qas] == [("8", "generated"), ("6", "generated")]
-    assert len(model.calls) == 4  # one generation, three independent solutions
-    solve = model.calls[1]
-    assert solve[0]["role"] == "system" and "Tom has 5 apples" in solve[1]["content"]
+    # One generation, three programs, and one step-by-step solution for the program that did not run.
+    assert len(model.calls) == 5
+    program = model.calls[1]
+    assert "Python program" in program[-1]["content"] and "Tom has 5 apples" in program[-1]["content"]
+    assert model.calls[-1][0] == {"role": "system", "content": SOLVE_PROMPT}
     unverified = generate_questions(Scripted({}), "ctx", 3, verify=False)
     assert len(unverified) == 3
 

@@ -11,8 +11,10 @@ was not released. Two sources here:
 - ``generated``: ``generate_questions`` prompts a model (an injected callable,
   so this module imports no backend) for new questions of the same difficulty
   and number of steps, answer after ``####``, and keeps a question only when
-  the model, solving it again independently with the full context, reaches the
-  same number. Sets are cached in the cache dir per model and seed.
+  a program the model writes for it independently (``prompts.solve_with_program``,
+  run in the sandbox as the ``solve`` sleep strategy does) computes the same
+  number; when that program does not run, when the model solving it step by step
+  reaches it. Sets are cached in the cache dir per model and seed.
 """
 
 from __future__ import annotations
@@ -25,7 +27,9 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
+from ... import prompts
 from ...llm.base import Message
+from ...sandbox import extract_code, run_program
 from ..grading import extract_gsm_answer, grade_gsm, parse_number
 from .expressions import ExpressionError, evaluate, unwrap
 from .functions import common_functions, numbers_equal
@@ -151,6 +155,8 @@ A: <step-by-step solution>
 #### <the final numerical answer>
 """
 
+# Part of a generated set's cache key: sets verified another way are not served for this one.
+VERIFICATION = f"program:{prompts.PROMPT_VERSION}"
 SOLVE_PROMPT = "Solve the problem. Reason step by step, then write the final numerical answer after '####'."
 
 
@@ -168,7 +174,17 @@ def parse_generated(text: str) -> list[tuple[str, str]]:
 
 
 def verify_answer(llm_complete: LLMComplete, context: str, question: str, answer: str) -> bool:
-    """Does the model, solving ``question`` again with the full context, reach ``answer``?"""
+    """Does a program the model writes for ``question`` compute ``answer`` (code models compute far
+    better in code than in prose)? When the program does not run: does the model, solving the
+    question step by step with the full context, reach ``answer``?"""
+    expected = parse_number(answer)
+    if expected is None:
+        return False
+    reply = llm_complete(prompts.solve_with_program(context, question))
+    result = run_program(extract_code(reply))
+    value = result.answer if result.ok else None
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return numbers_equal(value, expected)
     messages: list[Message] = [
         {"role": "system", "content": SOLVE_PROMPT},
         {"role": "user", "content": f"{context}\n\n{question}"},
@@ -197,8 +213,9 @@ def generated_cache_path(cache_dir: Path, *, model: str, seed: int, context: str
     slug = re.sub(r"[^A-Za-z0-9._-]+", "_", model).strip("_") or "model"
     digest = hashlib.sha256(context.encode("utf-8")).hexdigest()[:20]
     # A changed prompt makes other sets: never serve the old ones for it.
-    prompts = hashlib.sha256((GENERATION_PROMPT + SOLVE_PROMPT).encode("utf-8")).hexdigest()[:8]
-    return cache_dir / "multi-query" / "generated" / slug / f"seed{seed}" / f"{prompts}-{digest}-n{n}.json"
+    method = GENERATION_PROMPT + SOLVE_PROMPT + VERIFICATION
+    tag = hashlib.sha256(method.encode("utf-8")).hexdigest()[:8]
+    return cache_dir / "multi-query" / "generated" / slug / f"seed{seed}" / f"{tag}-{digest}-n{n}.json"
 
 
 def cached_generated_questions(
