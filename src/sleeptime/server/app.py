@@ -9,14 +9,13 @@ workers start with the app and stop with it. Served by ``sleeptime serve``
 
 from __future__ import annotations
 
-import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 from fastapi_offline import FastAPIOffline
 from starlette.concurrency import run_in_threadpool
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from .. import __version__
 from ..engine import Engine
@@ -27,7 +26,7 @@ from ..store import SQLStore
 from ..store.idempotency import IdempotencyStore
 from ..store.keys import KeyStore
 from ..store.quotas import QuotaStore
-from . import errors, openapi, routes_contexts, routes_openai, routes_stats
+from . import asgi, errors, openapi, routes_contexts, routes_openai, routes_stats
 from .auth import Authenticator
 from .idempotency import Idempotency
 from .latency import Stamp
@@ -120,16 +119,14 @@ class BodyLimit:
         while more:
             message = await receive()
             if message["type"] != "http.request":
-                await self.app(scope, _replay([message], receive), send)
+                await self.app(scope, asgi.replay([message], receive), send)
                 return
             body += message.get("body", b"")
             more = bool(message.get("more_body", False))
             if len(body) > self.max_bytes:
                 await self._too_large(send, scope)
                 return
-        await self.app(
-            scope, _replay([{"type": "http.request", "body": body, "more_body": False}], receive), send
-        )
+        await self.app(scope, asgi.replay([asgi.whole_body(body)], receive), send)
 
     async def _too_large(self, send: Send, scope: Scope) -> None:
         await self._refuse(
@@ -142,23 +139,4 @@ class BodyLimit:
 
     @staticmethod
     async def _refuse(send: Send, scope: Scope, status: int, type_: str, message: str) -> None:
-        body = errors.error_body(
-            type_,
-            message,
-            "see max_request_bytes in docs/server.md",
-            status=status,
-            openai=errors.is_openai(scope.get("path", "")),
-        )
-        payload = json.dumps(body).encode()
-        headers = [(b"content-type", b"application/json"), (b"content-length", str(len(payload)).encode())]
-        await send({"type": "http.response.start", "status": status, "headers": headers})
-        await send({"type": "http.response.body", "body": payload})
-
-
-def _replay(messages: list[Message], receive: Receive) -> Receive:
-    pending = list(messages)
-
-    async def replayed() -> Message:
-        return pending.pop(0) if pending else await receive()
-
-    return replayed
+        await asgi.send_error(send, scope, status, type_, message, "see max_request_bytes in docs/server.md")

@@ -17,7 +17,6 @@ its commit) can send the request again without writing twice.
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 import secrets
 from datetime import datetime, timezone
@@ -30,7 +29,7 @@ from ..errors import SleeptimeError
 from ..scheduler import HOST, _owner_is_dead
 from ..settings import Settings
 from ..store.idempotency import IdempotencyStore
-from . import errors
+from . import asgi
 from .auth import Authenticator
 
 HEADER = b"idempotency-key"
@@ -66,7 +65,7 @@ class Idempotency:
             )
             return
         body = await _read_body(receive)
-        replay = _replay(body, receive)
+        replay = asgi.replay([asgi.whole_body(body)], receive)
         try:
             tenant = await run_in_threadpool(self.auth.tenant, Request(scope))
         except SleeptimeError:  # the app refuses it the same way, and nothing is stored
@@ -91,7 +90,7 @@ class Idempotency:
         if begun.outcome == "replay":
             assert begun.status_code is not None
             extra = [(b"idempotent-replayed", b"true")]
-            await _respond(send, begun.status_code, begun.content_type, begun.body or b"", extra)
+            await asgi.respond(send, begun.status_code, begun.content_type, begun.body or b"", extra)
         elif begun.outcome == "mismatch":
             await _refuse(
                 send,
@@ -170,39 +169,9 @@ async def _read_body(receive: Receive) -> bytes:
     return body
 
 
-def _replay(body: bytes, receive: Receive) -> Receive:
-    """The body read once more, then the client's own messages (a disconnect, say)."""
-    sent = False
-
-    async def replayed() -> Message:
-        nonlocal sent
-        if not sent:
-            sent = True
-            return {"type": "http.request", "body": body, "more_body": False}
-        return await receive()
-
-    return replayed
-
-
-async def _respond(
-    send: Send, status: int, content_type: str | None, body: bytes, extra: list[tuple[bytes, bytes]]
-) -> None:
-    headers = [(b"content-length", str(len(body)).encode()), *extra]
-    if content_type:
-        headers.append((b"content-type", content_type.encode("latin-1")))
-    await send({"type": "http.response.start", "status": status, "headers": headers})
-    await send({"type": "http.response.body", "body": body})
-
-
 async def _refuse(
     send: Send, scope: Scope, status: int, type_: str, message: str, *, retry_after: int | None = None
 ) -> None:
-    body = errors.error_body(
-        type_,
-        message,
-        "send each new request with a new key; retry only the same request with the same key",
-        status=status,
-        openai=errors.is_openai(scope.get("path", "")),
-    )
-    extra = [(b"retry-after", str(retry_after).encode())] if retry_after is not None else []
-    await _respond(send, status, "application/json", json.dumps(body).encode(), extra)
+    hint = "send each new request with a new key; retry only the same request with the same key"
+    headers = [(b"retry-after", str(retry_after).encode())] if retry_after is not None else []
+    await asgi.send_error(send, scope, status, type_, message, hint, headers=headers)

@@ -79,10 +79,17 @@ def list_contexts(
 
 def _listed(context: Context, engine: Engine, scheduler: Scheduler) -> ContextOut:
     learned = engine.store.latest_learned(context.id, context.version)
+    return _context_out(context, learned, scheduler, text=False)
+
+
+def _context_out(
+    context: Context, learned: LearnedContext | None, scheduler: Scheduler, *, text: bool = True
+) -> ContextOut:
+    """The context with its current learned context and its queued or running sleep job."""
     jobs = scheduler.jobs.list_jobs(context_id=context.id, statuses=("queued", "running"), limit=1)
     return ContextOut.of(
         context,
-        text=False,
+        text=text,
         learned_context_id=learned.id if learned is not None else None,
         sleep_job=JobOut.of(jobs[0]) if jobs else None,
     )
@@ -98,13 +105,7 @@ def get_context(
 ) -> ContextOut:
     """The context's text (current or a past version), its current learned context and sleep job."""
     context = engine.get_context(context_id, version=version, tenant=tenant)
-    learned = engine.learned_context(context_id, tenant=tenant)
-    jobs = scheduler.jobs.list_jobs(context_id=context_id, statuses=("queued", "running"), limit=1)
-    return ContextOut.of(
-        context,
-        learned_context_id=learned.id if learned is not None else None,
-        sleep_job=JobOut.of(jobs[0]) if jobs else None,
-    )
+    return _context_out(context, engine.learned_context(context_id, tenant=tenant), scheduler)
 
 
 @router.put("/contexts/{context_id}", summary="Replace a context's text")
@@ -228,7 +229,7 @@ def learned_contexts(context_id: ContextId, tenant: Tenant, engine: EngineDep) -
     it and what they changed, and every run (failed and cancelled ones too)."""
     current = engine.get_context(context_id, tenant=tenant).version
     learned = engine.list_learned(context_id, tenant=tenant)
-    runs = [RunOut.of(r, _changes(r, learned)) for r in engine.list_runs(context_id, tenant=tenant)]
+    runs = [RunOut.of(r, changes=_changes(r, learned)) for r in engine.list_runs(context_id, tenant=tenant)]
     data = [
         LearnedOut.of(
             lc, current=lc.context_version == current, runs=[r for r in runs if r.learned_context_id == lc.id]

@@ -10,16 +10,13 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
-from typing import Annotated, Any, Literal, get_args
+from typing import Annotated, Any, Literal, Self, get_args
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
 from ..answer import MAX_QUESTION_CHARS, Answer
 from ..budget import Budget
 from ..context import Context
-from ..llm.base import Usage
-from ..store.base import QueryRecord
-from ..store.jobs import Job
 
 MAX_METADATA_BYTES = 65_536
 MAX_SEED = 2**31 - 1
@@ -165,19 +162,28 @@ class SleepRequest(Request):
 # --- responses
 
 
-class UsageOut(BaseModel):
+class RecordOut(BaseModel):
+    """A response body read off a record (``of``): each field from the record's attribute of the
+    same name, unless given as a keyword (a field neither has keeps its default). Nested records
+    are read the same way (``from_attributes``: a ``Usage`` into ``UsageOut``); tuples become lists."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    @classmethod
+    def of(cls, record: Any, /, **given: Any) -> Self:
+        names = [name for name in cls.model_fields if name not in given and hasattr(record, name)]
+        return cls.model_validate({**{name: getattr(record, name) for name in names}, **given})
+
+
+class UsageOut(RecordOut):
     prompt_tokens: int
     completion_tokens: int
     reasoning_tokens: int
     calls: int
     total_tokens: int
 
-    @classmethod
-    def of(cls, usage: Usage) -> UsageOut:
-        return cls(**usage.to_dict(), total_tokens=usage.total_tokens)
 
-
-class JobOut(BaseModel):
+class JobOut(RecordOut):
     id: str
     context_id: str
     version: int = Field(description="The context version the job sleeps on.")
@@ -193,13 +199,8 @@ class JobOut(BaseModel):
     updated_at: datetime | None
     finished_at: datetime | None
 
-    @classmethod
-    def of(cls, job: Job) -> JobOut:
-        data = {name: getattr(job, name) for name in cls.model_fields}
-        return cls(**data)
 
-
-class ContextOut(BaseModel):
+class ContextOut(RecordOut):
     id: str
     version: int
     metadata: dict[str, Any]
@@ -213,17 +214,9 @@ class ContextOut(BaseModel):
     sleep_job: JobOut | None = Field(None, description="The queued or running sleep job, if any.")
 
     @classmethod
-    def of(cls, context: Context, *, text: bool = True, **extra: Any) -> ContextOut:
-        return cls(
-            id=context.id,
-            version=context.version,
-            metadata=context.metadata,
-            chars=len(context.text),
-            created_at=context.created_at,
-            updated_at=context.updated_at,
-            text=context.text if text else None,
-            **extra,
-        )
+    def of(cls, context: Context, /, *, text: bool = True, **given: Any) -> Self:
+        """``text=False``: without the text (lists)."""
+        return super().of(context, chars=len(context.text), text=context.text if text else None, **given)
 
 
 class ContextPage(BaseModel):
@@ -264,7 +257,7 @@ class AnswerOut(BaseModel):
         return cls.model_validate({**data, "queue_wait_s": queue_wait_s})
 
 
-class QueryOut(BaseModel):
+class QueryOut(RecordOut):
     id: str
     context_version: int
     question: str
@@ -278,25 +271,6 @@ class QueryOut(BaseModel):
     model: str
     budget: dict[str, Any]
     created_at: datetime | None
-
-    @classmethod
-    def of(cls, q: QueryRecord) -> QueryOut:
-        return cls(
-            id=q.id,
-            context_version=q.context_version,
-            question=q.question,
-            answer=q.answer,
-            answers=list(q.answers),
-            source=q.source,
-            learned_context_id=q.learned_context_id,
-            usage=UsageOut.of(q.usage),
-            latency_s=q.latency_s,
-            queue_wait_s=q.queue_wait_s,
-            model=q.model,
-            budget=q.budget,
-            created_at=q.created_at,
-        )
-
 
 class QueryPage(BaseModel):
     data: list[QueryOut]

@@ -8,9 +8,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-from ..learned import LearnedContext
-from ..store.base import SleepRun
-from .schemas import JobOut, UsageOut
+from .schemas import JobOut, RecordOut, UsageOut
 
 
 class ChangeOut(BaseModel):
@@ -23,7 +21,7 @@ class ChangeOut(BaseModel):
     lines_removed: int
 
 
-class RunOut(BaseModel):
+class RunOut(RecordOut):
     id: str
     context_version: int
     status: str = Field(description="running, done, failed, interrupted or cancelled.")
@@ -38,29 +36,8 @@ class RunOut(BaseModel):
     finished_at: datetime | None
     changes: ChangeOut | None = None
 
-    @classmethod
-    def of(cls, run: SleepRun, changes: ChangeOut | None = None) -> RunOut:
-        duration = None
-        if run.started_at is not None and run.finished_at is not None:
-            duration = (run.finished_at - run.started_at).total_seconds()
-        return cls(
-            id=run.id,
-            context_version=run.context_version,
-            status=run.status,
-            model=run.model,
-            strategy=run.strategy,
-            budget=run.budget,
-            usage=UsageOut.of(run.usage),
-            duration_s=duration,
-            error=run.error,
-            learned_context_id=run.learned_context_id,
-            started_at=run.started_at,
-            finished_at=run.finished_at,
-            changes=changes,
-        )
 
-
-class LearnedOut(BaseModel):
+class LearnedOut(RecordOut):
     id: str
     context_version: int
     current: bool = Field(description="Made from the context's current version (else: history).")
@@ -75,25 +52,6 @@ class LearnedOut(BaseModel):
     based_on: str | None = Field(description="The learned context an incremental run grew.")
     created_at: datetime | None
     runs: list[RunOut] = Field(description="The runs that produced it.")
-
-    @classmethod
-    def of(cls, learned: LearnedContext, *, current: bool, runs: list[RunOut]) -> LearnedOut:
-        return cls(
-            id=learned.id,
-            context_version=learned.context_version,
-            current=current,
-            text=learned.text,
-            notes=list(learned.notes),
-            usage=UsageOut.of(learned.usage),
-            duration_s=learned.duration_s,
-            model=learned.model,
-            strategy=learned.strategy,
-            budget=learned.budget,
-            rounds_used=list(learned.rounds_used),
-            based_on=learned.based_on,
-            created_at=learned.created_at,
-            runs=runs,
-        )
 
 
 class LearnedList(BaseModel):

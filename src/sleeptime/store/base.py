@@ -31,6 +31,13 @@ class SleepRun:
     started_at: datetime | None = None
     finished_at: datetime | None = None
 
+    @property
+    def duration_s(self) -> float | None:
+        """How long it ran; None while it runs."""
+        if self.started_at is None or self.finished_at is None:
+            return None
+        return (self.finished_at - self.started_at).total_seconds()
+
 
 @dataclass(frozen=True)
 class QueryRecord:
