@@ -6,8 +6,9 @@ cells (about 28 KiB a token for Qwen2.5-1.5B), not the logits array that
 is ``llama_cpp.Llama`` with two hooks in ``generate``, the one loop every
 completion goes through: before the prompt is evaluated (to restore a saved
 prefix, or capture the prompt's tokens) and between two generated tokens (to
-give the model to a waiting query). ``llama_cpp`` is imported only here and in
-``llamacpp``, and only when a model is loaded.
+give the model to a waiting query, or end a loop: ``repetition.py``).
+``llama_cpp`` is imported only here and in ``llamacpp``, and only when a model
+is loaded.
 """
 
 from __future__ import annotations
@@ -17,6 +18,8 @@ import functools
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
+
+from .repetition import looping
 
 
 class Hooks(Protocol):
@@ -41,6 +44,7 @@ def hooked_llama() -> type:
 
     class HookedLlama(Llama):
         hooks: Hooks | None = None
+        looped = False  # the last generation was ended by the repetition guard
 
         def generate(  # type: ignore[override]
             self, tokens: Sequence[int], *args: Any, **kwargs: Any
@@ -50,11 +54,20 @@ def hooked_llama() -> type:
                 yield from super().generate(tokens, *args, **kwargs)
                 return
             hooks.on_prompt(self, tokens)
+            self.looped = False
+            generated: list[int] = []
             inner = super().generate(tokens, *args, **kwargs)
             try:
                 for token in inner:
                     hooks.on_token(self)
                     yield token
+                    generated.append(token)
+                    if looping(generated):
+                        # An end-of-generation token makes the library finish the completion with
+                        # the text so far, as if the model had stopped there.
+                        self.looped = True
+                        yield self.token_eos()
+                        return
                     # The library's generator sits after sampling, before decoding this token.
                     hooks.between_tokens(self)
             finally:

@@ -150,7 +150,8 @@ class LlamaCppModel:
                 response = self._chat(llama, messages, params, i)
                 choice = response["choices"][0]
                 texts.append(choice["message"].get("content") or "")
-                reasons.append(choice.get("finish_reason") or "stop")
+                # A loop ended by the repetition guard was cut short, like one max_tokens cut.
+                reasons.append("length" if llama.looped else choice.get("finish_reason") or "stop")
                 raw = response.get("usage") or {}
                 prompt = int(raw.get("prompt_tokens", 0))
                 generated = int(raw.get("completion_tokens", 0))
