@@ -155,22 +155,41 @@ class CachingModel(DelegatingModel):
                 finish_reasons=tuple(record.get("finish_reasons", ())),
             )
         completion = self.inner.complete(messages, params)
+        self._log(
+            key,
+            "chat",
+            completion.model,
+            messages,
+            completion.latency_s,
+            params=params.cache_key(),
+            texts=list(completion.texts),
+            usage=completion.usage.to_dict(),
+            ttft_s=completion.time_to_first_token_s,
+            finish_reasons=list(completion.finish_reasons),
+        )
+        return completion
+
+    def _log(
+        self,
+        key: str,
+        kind: str,
+        model: str,
+        messages: Sequence[Message],
+        latency_s: float,
+        **result: Any,
+    ) -> None:
+        """Append one call's line (the fields every kind has, then the kind's own)."""
         self.log.put(
             {
                 "key": key,
-                "kind": "chat",
-                "model": completion.model,
+                "kind": kind,
+                "model": model,
                 "messages": [dict(m) for m in messages],
-                "params": params.cache_key(),
-                "texts": list(completion.texts),
-                "usage": completion.usage.to_dict(),
-                "latency_s": completion.latency_s,
-                "ttft_s": completion.time_to_first_token_s,
-                "finish_reasons": list(completion.finish_reasons),
+                **result,
+                "latency_s": latency_s,
                 "ts": time.time(),
             }
         )
-        return completion
 
     def close(self) -> None:
         """Close the inner model, and the log if this wrapper opened it."""
@@ -195,18 +214,8 @@ class CachingScoringModel(CachingModel):
             return float(record["logprob"])
         started = time.perf_counter()
         value = self._scorer.logprob(prefix, continuation)
-        self.log.put(
-            {
-                "key": key,
-                "kind": "logprob",
-                "model": self.name,
-                "messages": [dict(m) for m in prefix],
-                "continuation": continuation,
-                "logprob": value,
-                "latency_s": time.perf_counter() - started,
-                "ts": time.time(),
-            }
-        )
+        latency_s = time.perf_counter() - started
+        self._log(key, "logprob", self.name, prefix, latency_s, continuation=continuation, logprob=value)
         return value
 
 

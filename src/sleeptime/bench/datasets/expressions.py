@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import ast
 import operator
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from fractions import Fraction
 from functools import lru_cache
@@ -224,3 +224,16 @@ class Evaluator:
 def evaluate(source: str, variables: Mapping[str, Any], functions: Mapping[str, Function]) -> Any:
     """Evaluate one whitelisted expression."""
     return Evaluator(variables, functions).evaluate(source)
+
+
+def all_hold(
+    conditions: Iterable[str], variables: Mapping[str, Any], functions: Mapping[str, Function]
+) -> bool:
+    """True when every condition is true; one that cannot be evaluated counts as false."""
+    for condition in conditions:
+        try:
+            if not unwrap(evaluate(condition, variables, functions)):
+                return False
+        except ExpressionError:
+            return False
+    return True

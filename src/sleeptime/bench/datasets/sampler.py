@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any
 
-from .expressions import ExpressionError, Function, Labeled, evaluate, names_in, parse, unwrap
+from .expressions import ExpressionError, Labeled, all_hold, evaluate, names_in, parse, unwrap
 from .functions import enumerating_functions, sampling_functions
 
 
@@ -178,16 +178,6 @@ def _checks(
     return tuple(tuple(bucket) for bucket in buckets)
 
 
-def _holds(conditions: Sequence[str], env: Mapping[str, Any], functions: Mapping[str, Function]) -> bool:
-    for condition in conditions:
-        try:
-            if not unwrap(evaluate(condition, env, functions)):
-                return False
-        except ExpressionError:
-            return False
-    return True
-
-
 def draw(plan: Plan, rng: random.Random, lists: Mapping[str, Any]) -> dict[str, Any] | None:
     """One draw of every variable, or None as soon as a condition fails or a solved
     variable has no matching value (the caller still checks every condition)."""
@@ -201,7 +191,7 @@ def draw(plan: Plan, rng: random.Random, lists: Mapping[str, Any]) -> dict[str, 
         else:
             assign(assignment, evaluate(assignment.source, env, functions), rng, env)
         names.extend(assignment.targets)
-        if plan.checks and not _holds(plan.checks[i], env, functions):
+        if plan.checks and not all_hold(plan.checks[i], env, functions):
             return None
     for solved in plan.solved:
         try:
@@ -212,7 +202,7 @@ def draw(plan: Plan, rng: random.Random, lists: Mapping[str, Any]) -> dict[str, 
             return None
         env[solved.name] = rng.choice(matches)
         names.append(solved.name)
-    if plan.checks and not _holds(plan.checks[-1], env, functions):
+    if plan.checks and not all_hold(plan.checks[-1], env, functions):
         return None
     return {name: env[name] for name in names}
 

@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .expressions import ExpressionError, Function, Labeled, evaluate, names_in, unwrap
+from .expressions import ExpressionError, Function, Labeled, all_hold, evaluate, names_in, unwrap
 from .functions import common_functions, numbers_equal
 from .sampler import Assignment, draw, make_plan
 from .vocab import load_vocabulary
@@ -256,13 +256,7 @@ def instantiate_with(template: Template, variables: Mapping[str, Any], *, check:
 
 def conditions_hold(template: Template, env: Mapping[str, Any], functions: Mapping[str, Function]) -> bool:
     """True when every ``#conditions`` line is true (an evaluation error counts as false)."""
-    for condition in template.conditions:
-        try:
-            if not unwrap(evaluate(condition, env, functions)):
-                return False
-        except ExpressionError:
-            return False
-    return True
+    return all_hold(template.conditions, env, functions)
 
 
 def instantiate(
