@@ -70,15 +70,15 @@ def list_contexts(
     """The tenant's contexts, oldest first, without their text; each with its learned context and job."""
     found = engine.list_contexts(tenant=tenant, limit=limit + 1, offset=offset)
     return ContextPage(
-        data=[_listed(c, engine, scheduler) for c in found[:limit]],
+        data=[_listed(c, engine, scheduler, tenant) for c in found[:limit]],
         limit=limit,
         offset=offset,
         next_offset=offset + limit if len(found) > limit else None,
     )
 
 
-def _listed(context: Context, engine: Engine, scheduler: Scheduler) -> ContextOut:
-    learned = engine.store.latest_learned(context.id, context.version)
+def _listed(context: Context, engine: Engine, scheduler: Scheduler, tenant: str | None) -> ContextOut:
+    learned = engine.learned_context(context.id, tenant=tenant)
     return _context_out(context, learned, scheduler, text=False)
 
 
