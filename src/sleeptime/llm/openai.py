@@ -224,8 +224,12 @@ class OpenAIModel:
         started = time.perf_counter()
         completion = self.complete(variants[0], SamplingParams(max_tokens=1, temperature=0.0))
         used = completion.usage
-        return PrefixReport(used.prompt_tokens, used.prompt_tokens - used.cached_tokens,
-                            time.perf_counter() - started, used.cached_tokens)
+        return PrefixReport(
+            used.prompt_tokens,
+            used.prompt_tokens - used.cached_tokens,
+            time.perf_counter() - started,
+            used.cached_tokens,
+        )
 
     def retain_prefixes(self, owner: str, keep: Sequence[str]) -> int:
         """Nothing: the server evicts its cache itself."""
