@@ -105,6 +105,11 @@ def format_value(value: Value) -> str:
     return f"{value:.6g}" if abs(value) < 1e15 else f"{value:.6e}"
 
 
+def format_result(value: Value) -> str:
+    """A program's result as a person writes it, float noise rounded off first (26.9999999 -> 27)."""
+    return format_value(round(value, 6) if isinstance(value, float) else value)
+
+
 def _literal(value: Value) -> str:
     return repr(value) if isinstance(value, str) else format_value(value)
 
@@ -131,4 +136,4 @@ def majority(votes: list[Vote]) -> tuple[Vote, int] | None:
     return winner, best
 
 
-__all__ = ["Anticipated", "Entries", "Quantity", "Vote", "format_value", "majority"]
+__all__ = ["Anticipated", "Entries", "Quantity", "Vote", "format_result", "format_value", "majority"]

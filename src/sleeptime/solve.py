@@ -28,7 +28,7 @@ from fractions import Fraction
 
 from . import prompts
 from .budget import SleepBudget
-from .entries import Anticipated, Entries, Quantity, Vote, format_value, majority
+from .entries import Anticipated, Entries, Quantity, Vote, format_result, format_value, majority
 from .errors import SleepCancelled, SleeptimeError
 from .escalation import numbers_in, stated_answer
 from .llm.base import LLM, Message, SamplingParams, Usage, UsageMeter
@@ -209,7 +209,7 @@ def normalize(value: float | int | str) -> str:
     if isinstance(value, str):
         number = parse_number(value)
         return " ".join(value.split()) if number is None else format_value(number)
-    return format_value(round(value, 6) if isinstance(value, float) else value)
+    return format_result(value)
 
 
 def _decided(votes: list[Vote], *, remaining: int) -> bool:

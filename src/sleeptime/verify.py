@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 
-from .entries import Value, format_value
+from .entries import Value, format_result, format_value
 from .sandbox import extract_code, run_program
 
 # "(12 + 3) * 2 = 30", "$1,200 / 4 = $300", "3 x 4 = 12", "2^3 = 8" at the end of a sentence.
@@ -102,8 +102,7 @@ def computed_answer(text: str, values: Mapping[str, Value]) -> str:
     answer = result.values.get("answer") if result.ok else None
     if answer is None or isinstance(answer, bool):
         return correct_final_arithmetic(text)
-    shown = format_value(round(answer, 6) if isinstance(answer, float) else answer)
-    return f"{text.rstrip()}\nThe answer is {shown}."
+    return f"{text.rstrip()}\nThe answer is {format_result(answer)}."
 
 
 __all__ = ["computed_answer", "correct_final_arithmetic", "recompute"]
