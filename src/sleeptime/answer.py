@@ -156,36 +156,33 @@ def answer_params(budget: AskBudget) -> SamplingParams:
     )
 
 
-def build_answer_messages(
-    llm: LLM,
-    context: str,
-    notes: str,
-    question: str,
-    budget: AskBudget,
-    *,
-    truncate: bool = False,
-    values: Mapping[str, Value] | None = None,
-) -> list[Message]:
-    """The answer prompt; the context (never the notes or question) is cut if asked and needed.
-    ``values``: the learned context's named quantities, which a verbosity-0 answer computes with."""
-    reserved = budget.max_tokens + llm.count_tokens(notes) + llm.count_tokens(question)
-    context = fit_text(llm, context, reserved=reserved, truncate=truncate)
-    return prompts.answer_messages(context, notes, question, budget.verbosity, computable=bool(values))
+@dataclass(frozen=True)
+class AnswerInput:
+    """What one answer prompt is made of: the context (cut to the model's window if
+    ``truncate`` and needed; never the notes or question), the notes (empty for the
+    baseline), the question and its budget. ``values``: the learned context's named
+    quantities, which a verbosity-0 answer computes with."""
+
+    context: str
+    notes: str
+    question: str
+    budget: AskBudget
+    values: Mapping[str, Value] = field(default_factory=dict)
+    truncate: bool = False
 
 
-def respond(
-    llm: LLM,
-    context: str,
-    notes: str,
-    question: str,
-    budget: AskBudget,
-    *,
-    truncate: bool = False,
-    values: Mapping[str, Value] | None = None,
-) -> Completion:
-    """``T_b(q, c') -> a``: one model call with the notes (empty for the baseline) and the question."""
-    messages = build_answer_messages(llm, context, notes, question, budget, truncate=truncate, values=values)
-    return checked(llm.complete(messages, answer_params(budget)), values)
+def build_answer_messages(llm: LLM, given: AnswerInput) -> list[Message]:
+    reserved = given.budget.max_tokens + llm.count_tokens(given.notes) + llm.count_tokens(given.question)
+    context = fit_text(llm, given.context, reserved=reserved, truncate=given.truncate)
+    return prompts.answer_messages(
+        context, given.notes, given.question, given.budget.verbosity, computable=bool(given.values)
+    )
+
+
+def respond(llm: LLM, given: AnswerInput) -> Completion:
+    """``T_b(q, c') -> a``: one model call with the notes and the question."""
+    completion = llm.complete(build_answer_messages(llm, given), answer_params(given.budget))
+    return checked(completion, given.values)
 
 
 def checked(completion: Completion, values: Mapping[str, Value] | None = None) -> Completion:
@@ -195,26 +192,17 @@ def checked(completion: Completion, values: Mapping[str, Value] | None = None) -
     return completion if texts == completion.texts else replace(completion, texts=texts)
 
 
-def respond_stream(
-    llm: LLM,
-    context: str,
-    notes: str,
-    question: str,
-    budget: AskBudget,
-    *,
-    truncate: bool = False,
-    values: Mapping[str, Value] | None = None,
-) -> Generator[str, None, Completion]:
+def respond_stream(llm: LLM, given: AnswerInput) -> Generator[str, None, Completion]:
     """``respond``, yielding the text as it is generated; returns the ``Completion``.
 
     A backend that cannot stream, or ``n > 1`` samples, gives one call and one piece.
     Streams report no usage, so it is counted with the model's tokenizer. A computed
     answer's result ('The answer is X.') comes as a last piece once the program has run.
     """
-    messages = build_answer_messages(llm, context, notes, question, budget, truncate=truncate, values=values)
-    params = answer_params(budget)
+    messages = build_answer_messages(llm, given)
+    params = answer_params(given.budget)
     if not isinstance(llm, StreamingLLM) or params.n > 1:
-        completion = checked(llm.complete(messages, params), values)
+        completion = checked(llm.complete(messages, params), given.values)
         if completion.text:
             yield completion.text
         return completion
@@ -229,7 +217,7 @@ def respond_stream(
     text = "".join(parts)
     usage = Usage(sum(llm.count_tokens(m["content"]) for m in messages), llm.count_tokens(text), 0, 1)
     done = checked(
-        Completion((text,), usage, llm.name, time.perf_counter() - started, first, ("stop",)), values
+        Completion((text,), usage, llm.name, time.perf_counter() - started, first, ("stop",)), given.values
     )
     if done.text.startswith(text) and len(done.text) > len(text):
         yield done.text[len(text) :]

@@ -73,7 +73,7 @@ def supported_by_notes(answer_text: str, notes: str) -> bool:
 
 def trusted_notes(learned: LearnedContext) -> str:
     """What a cheap answer may be read off: for the solve strategy's entries, the quantities and the
-    answers most of their solutions agreed on (an ``(uncertain)`` answer is no support, so a cheap
+    answers most of their solutions agreed on (an uncertain answer is no support, so a cheap
     answer that only repeats it escalates); for free-text notes, the whole text."""
     entries = learned.entries
     if entries is None:

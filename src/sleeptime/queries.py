@@ -12,7 +12,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass, replace
 
-from .answer import Answer, AnswerStream, Source, respond, respond_stream, validate_question
+from .answer import Answer, AnswerInput, AnswerStream, Source, respond, respond_stream, validate_question
 from .budget import AskBudget
 from .context import Context
 from .entries import Value
@@ -45,6 +45,10 @@ class AnswerPlan:
         """The learned context's named quantities, which a verbosity-0 answer computes with."""
         entries = self.learned.entries if self.learned is not None else None
         return entries.values() if entries is not None else {}
+
+    def answer_input(self, *, truncate: bool) -> AnswerInput:
+        notes, values = self.notes, self.values
+        return AnswerInput(self.context.text, notes, self.question, self.budget, values, truncate)
 
     @property
     def source(self) -> Source:
@@ -88,13 +92,13 @@ def plan_answer(
 def answer_question(llm: LLM, store: Store, plan: AnswerPlan, *, truncate: bool, record: bool) -> Answer:
     """``T_b(q, c') -> a`` as planned; with an escalation budget, a cheap answer that states
     something the notes do not contain is answered again with it (``escalation.py``)."""
-    context, notes, question = plan.context.text, plan.notes, plan.question
-    completion = respond(llm, context, notes, question, plan.budget, truncate=truncate, values=plan.values)
+    given = plan.answer_input(truncate=truncate)
+    completion = respond(llm, given)
     larger = plan.larger
     learned = plan.learned
     supported = learned is not None and supported_by_notes(completion.text, trusted_notes(learned))
     if larger is not None and learned is not None and not supported:
-        again = respond(llm, context, notes, question, larger, truncate=truncate, values=plan.values)
+        again = respond(llm, replace(given, budget=larger))
         stated = stated_answer(completion.text).strip()[:80]
         note = f"escalated: the cheap answer ({stated!r}) is not in the learned context"
         plan = replace(plan, budget=larger, escalated=True, note=note)
@@ -104,9 +108,7 @@ def answer_question(llm: LLM, store: Store, plan: AnswerPlan, *, truncate: bool,
 
 def stream_answer(llm: LLM, store: Store, plan: AnswerPlan, *, truncate: bool, record: bool) -> AnswerStream:
     """``T_b(q, c') -> a`` as planned, streamed; recorded once the last piece is out."""
-    pieces = respond_stream(
-        llm, plan.context.text, plan.notes, plan.question, plan.budget, truncate=truncate, values=plan.values
-    )
+    pieces = respond_stream(llm, plan.answer_input(truncate=truncate))
     return AnswerStream(
         pieces,
         lambda completion: record_answer(store, plan, completion, record=record),
