@@ -85,18 +85,6 @@ def test_engine_answers_at_verbosity_0_by_computing_over_its_entries(tmp_path: P
         assert wrong.text == "answer = pages_left_typo / 4"  # nothing invented for a failed run
 
 
-def test_an_anticipated_answer_is_a_variable_the_computation_can_use(tmp_path: Path) -> None:
-    model = _sleeping_model()
-    model.extend(["answer = q1_answer"])
-    with Engine(model=model, store=f"sqlite:///{tmp_path}/c.db") as engine:
-        ctx = engine.add_context(CONTEXT)
-        engine.sleep(ctx.id)
-        answer = engine.ask(ctx.id, "How many pages does he still have to read?", {"verbosity": 0})
-        prompt = model.calls[-1][0][-1]["content"]
-        assert "# Q1: How many pages are left?\nq1_answer = 108\n" in prompt
-        assert answer.text == "answer = q1_answer\nThe answer is 108."
-
-
 def test_streamed_computed_answer_ends_with_its_result(tmp_path: Path) -> None:
     model = _sleeping_model()
     model.extend(["answer = pages_read * 2"])

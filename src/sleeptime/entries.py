@@ -10,7 +10,6 @@ Learned contexts of the older free-text form have no entries and load as before.
 
 from __future__ import annotations
 
-import math
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
@@ -73,15 +72,8 @@ class Entries:
         )
 
     def values(self) -> dict[str, Value]:
-        """The variables a verbosity-0 answer computes with: the quantities by name, then each
-        anticipated question's answer as ``q<i>_answer`` (so that a program can pick it up)."""
-        found: dict[str, Value] = {q.name: q.value for q in self.quantities}
-        for name, question in self._answer_names():
-            found[name] = _answer_value(question.answer)
-        return found
-
-    def _answer_names(self) -> list[tuple[str, Anticipated]]:
-        return [(f"q{i}_answer", q) for i, q in enumerate(self.questions, 1)]
+        """The quantities by name: the variables a verbosity-0 answer computes with."""
+        return {q.name: q.value for q in self.quantities}
 
     def render(self) -> str:
         """The text test time reads: values first (to compute with), then answered questions."""
@@ -91,16 +83,12 @@ class Entries:
             lines = [f"{q.name} = {_literal(q.value)}" for q in self.quantities]
             parts.append("Values worked out ahead of time (Python variables):\n" + "\n".join(lines))
         if self.questions:
-            # Each answer is a variable too: a terse answer that recognises the question it was
-            # asked writes `answer = q1_answer` instead of recomputing it from the quantities.
-            # No vote counts in the text: small models copy them into their answers; a doubtful
-            # answer says so in a comment, which they copy less than a parenthesis after the value.
+            # No vote counts in the text: small models copy them into their answers.
             lines = [
-                f"# Q{i}: {q.question}\n{name} = {_literal(_answer_value(q.answer))}"
-                + ("" if q.settled else "  # uncertain")
-                for i, (name, q) in enumerate(self._answer_names(), 1)
+                f"- Q: {q.question}\n  A: {q.answer}" + ("" if q.settled else " (uncertain)")
+                for q in self.questions
             ]
-            parts.append("Likely questions, answered ahead of time (Python variables):\n" + "\n".join(lines))
+            parts.append("Likely questions, answered ahead of time:\n" + "\n".join(lines))
         if self.facts:
             parts.append("Facts:\n" + "\n".join(f"- {f}" for f in self.facts))
         return "\n\n".join(parts)
@@ -120,17 +108,6 @@ def format_value(value: Value) -> str:
 def format_result(value: Value) -> str:
     """A program's result as a person writes it, float noise rounded off first (26.9999999 -> 27)."""
     return format_value(round(value, 6) if isinstance(value, float) else value)
-
-
-def _answer_value(answer: str) -> Value:
-    """A voted answer as the variable a program reads: a number when it is one."""
-    try:
-        number = float(answer.replace(",", ""))
-    except ValueError:
-        return answer
-    if not math.isfinite(number):
-        return answer
-    return int(number) if number.is_integer() and abs(number) < 2**53 else number
 
 
 def _literal(value: Value) -> str:

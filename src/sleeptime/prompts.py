@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from .llm.base import Message
 
-PROMPT_VERSION = "2026-12-3"
+PROMPT_VERSION = "2026-12-2"
 
 FINISHED = "FINISHED"
 
@@ -174,9 +174,8 @@ VERBOSITY_INSTRUCTIONS: tuple[str, ...] = (
 COMPUTE_INSTRUCTION = (
     "The values in the notes are Python variables, already defined: never define them again. Reply "
     "with only the Python that computes the answer from them and any numbers the question adds: at "
-    "most three lines, the last `answer = <expression>`. When a variable already holds the answer "
-    "(a question answered ahead of time that asks the same thing: its `qN_answer`), reply with just "
-    "`answer = <that variable>`."
+    "most three lines, the last `answer = <expression>`. When a variable or an answered question "
+    "already holds the answer, reply with just `answer = <it>`."
 )
 
 NO_NOTES = "(none)"
