@@ -128,27 +128,31 @@ def anticipate_questions(context: str, count: int) -> list[Message]:
 FALLBACK_QUESTION = "What is the main quantity or conclusion this context leads to?"
 
 
+def _about_question(context: str, question: str, task: str) -> list[Message]:
+    """A sleep-time call about one anticipated question: the context, the question, the task."""
+    return _sleep_messages(f"{_block('CONTEXT', context)}\n\nQUESTION: {question.strip()}\n\n{task}")
+
+
 def solve_with_program(context: str, question: str) -> list[Message]:
     """Step 2: a program whose run gives the answer (small code models compute better in code)."""
-    user = (
-        f"{_block('CONTEXT', context)}\n\nQUESTION: {question.strip()}\n\n"
+    return _about_question(
+        context,
+        question,
         "Write a short Python program that answers the question. Assign each quantity from the "
         "context to a variable with a descriptive snake_case name, compute step by step with more "
         "variables, and store the final result in a variable named `answer`. Use only plain "
         "arithmetic (and math if needed); no input(), no files. Reply with only the program in "
-        "a ```python block."
+        "a ```python block.",
     )
-    return _sleep_messages(user)
 
 
 def solve_with_reasoning(context: str, question: str) -> list[Message]:
     """Step 2's fallback when no program runs: reason step by step (also for text without numbers)."""
-    user = (
-        f"{_block('CONTEXT', context)}\n\nQUESTION: {question.strip()}\n\n"
-        "Reason step by step, writing each calculation as `expression = result`. "
-        "End with 'The answer is X.'"
+    return _about_question(
+        context,
+        question,
+        "Reason step by step, writing each calculation as `expression = result`. End with 'The answer is X.'",
     )
-    return _sleep_messages(user)
 
 
 ANSWER_SYSTEM = (
