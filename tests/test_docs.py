@@ -191,5 +191,6 @@ def test_readme_first_cli_example_shows_an_answer_its_context_holds() -> None:
     assert "3 cats and 2 dogs" in added and "each dog 1 can" in added  # 3 x 2 + 2 x 1 = 8
     ask = next(i for i, line in enumerate(lines) if line.startswith("$ sleeptime ask"))
     shown = [line for line in lines[ask + 1 :] if not line.startswith("$ ")]
-    assert shown and "8" in shown[0], "the README shows the answer a user sees"
+    # At verbosity 0 the default model writes a line of Python; the sandbox adds its result.
+    assert shown and any(line.strip() == "The answer is 8." for line in shown), "the README shows the answer"
     assert any(line.startswith("from learned context") for line in shown)

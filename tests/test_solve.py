@@ -204,6 +204,27 @@ def test_a_disputed_question_is_marked_and_its_values_are_not_quantities() -> No
     assert [q.name for q in entries.quantities] == ["used"]
 
 
+def test_a_disputed_question_still_names_the_numbers_the_context_states() -> None:
+    model = ScriptedModel(
+        [
+            questions("How many are left?", "How many are used?"),
+            program("eggs - eaten - 4", eggs=16, eaten=3, spare=20),
+            program("8"),
+            program("10"),
+            program("used", used=7), program("used", used=7), program("used", used=7),
+        ]
+    )
+    entries, _, _ = solve_context(model, CONTEXT, budget())
+    assert not entries.questions[0].settled
+    # The settled question's values first; of the disputed winner only what the context states
+    # (16 and 3), never its computed or invented values (spare = 20).
+    assert [(q.name, q.value, q.origin) for q in entries.quantities] == [
+        ("used", 7, "derived"),
+        ("eggs", 16, "context"),
+        ("eaten", 3, "context"),
+    ]
+
+
 def test_escalation_does_not_trust_an_uncertain_anticipated_answer() -> None:
     from sleeptime.escalation import supported_by_notes, trusted_notes
 

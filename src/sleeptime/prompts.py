@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from .llm.base import Message
 
-PROMPT_VERSION = "2026-12-2"
+PROMPT_VERSION = "2026-12-3"
 
 FINISHED = "FINISHED"
 

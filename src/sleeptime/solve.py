@@ -225,10 +225,14 @@ def _settled(votes: list[Vote]) -> bool:
 
 
 def tally(context: str, questions: list[str], votes: list[list[Vote]], *, attempts: list[int]) -> Entries:
-    """Entries from the votes: each question's majority answer, and the named values of the
-    settled questions' winning programs (earlier questions first; a name keeps its first value)."""
+    """Entries from the votes: each question's majority answer, and named values. A settled
+    question's winning program gives all its values; a disputed one's only the numbers the
+    context states (a reading of the text, not a computation, so naming it is safe where the
+    programs disagree on the answer; its computed values would mislead more than help). Earlier
+    questions first, settled before disputed; a name keeps its first value."""
     answered: list[Anticipated] = []
-    winners: list[tuple[int, Vote]] = []
+    settled: list[tuple[int, Vote]] = []
+    disputed: list[tuple[int, Vote]] = []
     for index, (question, question_votes) in enumerate(zip(questions, votes, strict=True)):
         won = majority(question_votes)
         if won is None:
@@ -243,20 +247,22 @@ def tally(context: str, questions: list[str], votes: list[list[Vote]], *, attemp
             program=winner.program,
         )
         answered.append(entry)
-        if entry.settled:  # a disputed program's values would mislead more than help
-            winners.append((index, winner))
+        (settled if entry.settled else disputed).append((index, winner))
     given = numbers_in(context)
     quantities: dict[str, Quantity] = {}
-    for index, winner in winners:
-        for name, value in winner.values.items():
-            if name == "answer" or isinstance(value, (bool, str)) or name in quantities:
-                continue
-            if len(quantities) >= MAX_QUANTITIES:
-                break
-            from_context = Fraction(str(value)) in given
-            quantities[name] = Quantity(
-                name=name, value=value, origin="context" if from_context else "derived", question=index
-            )
+    for readings_only, winners in ((False, settled), (True, disputed)):
+        for index, winner in winners:
+            for name, value in winner.values.items():
+                if name == "answer" or isinstance(value, (bool, str)) or name in quantities:
+                    continue
+                from_context = Fraction(str(value)) in given
+                if readings_only and not from_context:
+                    continue
+                if len(quantities) >= MAX_QUANTITIES:
+                    break
+                quantities[name] = Quantity(
+                    name=name, value=value, origin="context" if from_context else "derived", question=index
+                )
     return Entries(quantities=tuple(quantities.values()), questions=tuple(answered))
 
 
