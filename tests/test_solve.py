@@ -188,7 +188,7 @@ def test_engine_default_sleep_is_solve_and_stores_entries(tmp_path: Path) -> Non
         assert answer.text == "The answer is 9."
 
 
-def test_a_disputed_question_is_marked_and_its_values_are_not_quantities() -> None:
+def test_a_disputed_question_is_marked_and_its_computed_values_are_not_quantities() -> None:
     model = ScriptedModel(
         [
             questions("How many are left?", "How many are used?"),
