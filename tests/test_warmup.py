@@ -48,11 +48,15 @@ def test_sleep_calls_are_background_work_and_both_answer_prefixes_are_warmed(sql
         ctx = engine.add_context("Two apples and two pears.")
         learned = engine.sleep(ctx.id, BUDGET, strategy="rethink")
         assert model.background_calls and all(model.background_calls)
-        assert [owner for _, owner in model.prepared] == [ctx.id, ctx.id]
-        baseline, with_notes = (variants for variants, _ in model.prepared)
-        assert baseline == prompts.answer_prefix_messages(ctx.text, "")
-        assert with_notes == prompts.answer_prefix_messages(ctx.text, learned.text)
-        assert model.retained == [(ctx.id, ["key1", "key2"])]
+        assert [owner for _, owner in model.prepared] == [ctx.id] * 4
+        prepared = [variants for variants, _ in model.prepared]
+        assert prepared == [
+            prompts.answer_prefix_messages(ctx.text, "", verbosity=None),
+            prompts.answer_prefix_messages(ctx.text, "", verbosity=0),
+            prompts.answer_prefix_messages(ctx.text, learned.text, verbosity=None),
+            prompts.answer_prefix_messages(ctx.text, learned.text, verbosity=0),
+        ]
+        assert model.retained == [(ctx.id, ["key1", "key2", "key3", "key4"])]
         engine.ask(ctx.id, "How many fruits?")
         assert model.background_calls[-1] is False  # a query is not background work
     assert not in_background()

@@ -235,7 +235,9 @@ class Engine:
         )
         stored = self.store.finish_run(run.id, learned)
         if self.settings.prompt_warmup:  # queries on it start from a computed prompt (warmup.py)
-            warm_answer_prompts(self.model, context, stored)
+            warm_answer_prompts(
+                self.model, context, stored, verbosity=self.resolve_ask_budget(None).verbosity
+            )
         return stored
 
     def _record_run_usage(self, run_id: str, usage: Usage) -> None:

@@ -192,11 +192,12 @@ def answer_instruction(verbosity: int, *, computable: bool = False) -> str:
 def answer_messages(
     context: str, notes: str, question: str, verbosity: int, *, computable: bool = False
 ) -> list[Message]:
-    """Context first and question last, so that questions on one context share a cacheable prefix.
+    """Context first and the question last, after the instruction, so that questions on one context
+    share a cacheable prefix that ends just before the question (``answer_prefix_messages``).
     ``computable``: the notes define named values that a verbosity-0 answer may compute with."""
     user = (
         f"{_block('CONTEXT', context)}\n\n{_block('NOTES', notes or NO_NOTES)}\n\n"
-        f"QUESTION: {question.strip()}\n\n{answer_instruction(verbosity, computable=computable)}"
+        f"{answer_instruction(verbosity, computable=computable)}\n\nQUESTION: {question.strip()}"
     )
     return [{"role": "system", "content": ANSWER_SYSTEM}, {"role": "user", "content": user}]
 
@@ -216,7 +217,17 @@ def context_only_messages(context: str, verbosity: int) -> list[Message]:
 PREFIX_PLACEHOLDERS = ("What", "1", "(")
 
 
-def answer_prefix_messages(context: str, notes: str) -> list[list[Message]]:
+def answer_prefix_messages(
+    context: str, notes: str, *, computable: bool = False, verbosity: int | None = 0
+) -> list[list[Message]]:
     """The answer prompt with placeholder questions: a backend computes their common prefix
-    ahead of time (``prepare_prefix``), so that a real question only evaluates its own part."""
-    return [answer_messages(context, notes, question, 0) for question in PREFIX_PLACEHOLDERS]
+    ahead of time (``prepare_prefix``), so that a real question only evaluates its own part.
+    ``verbosity``: the prefix of that level, its instruction included (up to ``QUESTION:``);
+    None: the prefix every level shares (the context and the notes)."""
+    if verbosity is None:
+        levels = range(len(VERBOSITY_INSTRUCTIONS))
+        return [answer_messages(context, notes, "What", v, computable=computable) for v in levels]
+    return [
+        answer_messages(context, notes, question, verbosity, computable=computable)
+        for question in PREFIX_PLACEHOLDERS
+    ]

@@ -1,9 +1,11 @@
 """Sleep time also pays the answer prompt's prefill.
 
-A question's prompt is the context, the notes and then the question
-(``prompts.answer_messages``). Everything before the question is known once a
-learned context is stored, so the end of a sleep computes it: the embedded
-model saves that prompt state (restored at ask time instead of evaluating it),
+A question's prompt is the context, the notes, the verbosity's instruction and
+then the question (``prompts.answer_messages``). Everything before the question
+is known once a learned context is stored, so the end of a sleep computes it,
+twice: the part every verbosity shares (context and notes) and the default
+verbosity's whole prefix, its instruction included. The embedded model saves
+those prompt states (restored at ask time instead of evaluating them),
 an OpenAI-compatible server gets one ``max_tokens=1`` request so its prefix
 cache holds it. The baseline's prefix (the context without notes) is warmed
 too, so that comparing the two stays fair: the honest baseline is "cache
@@ -27,18 +29,27 @@ from .settings import Settings
 log = logging.getLogger(__name__)
 
 
-def warm_answer_prompts(llm: LLM, context: Context, learned: LearnedContext) -> list[PrefixReport]:
-    """Compute the baseline's and the learned context's answer prefixes; keep only those of
+def warm_answer_prompts(
+    llm: LLM, context: Context, learned: LearnedContext, *, verbosity: int = 0
+) -> list[PrefixReport]:
+    """Compute the baseline's and the learned context's answer prefixes (the part all verbosities
+    share, then ``verbosity``'s, the one questions come with by default); keep only those of
     ``context``'s states. Never fails the sleep that called it: problems are logged."""
     if not isinstance(llm, PrefixCachingLLM):
         return []
+    entries = learned.entries
+    computable = entries is not None and bool(entries.values())
     reports: list[PrefixReport] = []
     try:
         with background():
-            # The baseline first: the learned prefix extends its context part, so that is evaluated once.
-            for notes in ("", learned.text):
-                variants = prompts.answer_prefix_messages(context.text, notes)
-                reports.append(llm.prepare_prefix(variants, owner=context.id))
+            # The baseline first: the learned prefix extends its context part, so that is evaluated
+            # once; each verbosity's prefix extends the shared one, so only its instruction is.
+            for notes, with_values in (("", False), (learned.text, computable)):
+                for level in (None, verbosity):
+                    variants = prompts.answer_prefix_messages(
+                        context.text, notes, computable=with_values, verbosity=level
+                    )
+                    reports.append(llm.prepare_prefix(variants, owner=context.id))
             llm.retain_prefixes(context.id, [r.key for r in reports if r.key is not None])
     except (SleeptimeError, OSError) as exc:
         log.warning("could not prepare the answer prompt of context %s: %s", context.id, exc)

@@ -124,15 +124,20 @@ def test_sleep_warms_both_prompts_and_deleting_a_context_removes_its_states(smol
         engine.sleep(ctx.id, budget, strategy="rethink")
         engine.sleep(keep.id, budget, strategy="rethink")
         files = lambda owner: list(settings.prompt_cache_dir.glob(f"{owner}.*.kvstate"))  # noqa: E731
-        assert len(files(ctx.id)) == 2  # the baseline's prefix and the learned context's
+        # The baseline's prefix and the learned context's, each as the part every verbosity shares
+        # and as the default verbosity's (its instruction included).
+        assert len(files(ctx.id)) == 4
         engine.update_context(ctx.id, CONTEXT + " The farm also keeps 3 horses.")
         engine.sleep(ctx.id, budget, strategy="rethink")
-        assert len(files(ctx.id)) == 2  # the superseded learned context's state is gone
+        assert len(files(ctx.id)) == 4  # the superseded learned context's states are gone
         answer = engine.ask(ctx.id, "How many horses?")
         assert answer.usage.cached_tokens > llm.count_tokens(CONTEXT)
+        ask(llm, OTHER, "", "How tall?")  # another prompt in the KV cache
+        thorough = engine.ask(ctx.id, "How many horses?", {"verbosity": 4, "max_tokens": 4})
+        assert thorough.usage.cached_tokens > llm.count_tokens(CONTEXT)
         engine.delete_context(ctx.id)
         assert files(ctx.id) == []
-        assert len(files(keep.id)) == 2
+        assert len(files(keep.id)) == 4
 
 
 # --- queries go first
