@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-
-
 from sleeptime import prompts
 from sleeptime.llm.base import Message
 
