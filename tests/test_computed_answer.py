@@ -1,5 +1,6 @@
 """Verbosity 0 over a learned context with named values: the model writes one line of Python
-(``answer = pages_left / 4``) and the sandbox computes it over those values."""
+(``answer = pages_left / 4``) and the sandbox computes it over those values; a question that adds
+facts of its own is answered with a whole program instead (``answer.AnswerInput.program``)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from sleeptime import Engine
+from sleeptime import Engine, prompts
 from sleeptime.llm.base import Message
 from sleeptime.llm.fake import ScriptedModel
 from sleeptime.prompts import COMPUTE_INSTRUCTION, VERBOSITY_INSTRUCTIONS
@@ -27,6 +28,7 @@ VALUES = {"pages_total": 120, "pages_read": 12, "pages_left": 108, "reader": "Am
         ("answer = pages_left / 5", "21.6"),
         ("answer = reader", "Amir"),
         ("answer = 7", "7"),
+        ("```python\nper_day = pages_left / 4\nprint(per_day)\n```", "27"),  # printed, not assigned
     ],
 )
 def test_a_computation_over_the_learned_values_is_run_and_stated(reply: str, result: str) -> None:
@@ -71,18 +73,68 @@ def _sleeping_model() -> ScriptedModel:
 
 def test_engine_answers_at_verbosity_0_by_computing_over_its_entries(tmp_path: Path) -> None:
     model = _sleeping_model()
-    model.extend(["answer = (pages_total - pages_read) / 4", "answer = pages_left_typo / 4"])
+    model.extend(["answer = (pages_total - pages_read) / 2", "answer = pages_left_typo / 2"])
     with Engine(model=model, store=f"sqlite:///{tmp_path}/c.db") as engine:
         ctx = engine.add_context(CONTEXT)
         engine.sleep(ctx.id)
-        question = "If he reads the rest in 4 days, how many pages a day?"
+        question = "What is half of what he has left to read?"
         answer = engine.ask(ctx.id, question, {"verbosity": 0})
         prompt = model.calls[-1][0][-1]["content"]
         assert COMPUTE_INSTRUCTION in prompt and "pages_total = 120\n" in prompt
-        assert answer.text == "answer = (pages_total - pages_read) / 4\nThe answer is 27."
+        assert answer.text == "answer = (pages_total - pages_read) / 2\nThe answer is 54."
         assert engine.list_queries(ctx.id)[0].answer == answer.text  # recorded as returned
         wrong = engine.ask(ctx.id, question, {"verbosity": 0})
-        assert wrong.text == "answer = pages_left_typo / 4"  # nothing invented for a failed run
+        assert wrong.text == "answer = pages_left_typo / 2"  # nothing invented for a failed run
+
+
+PROGRAM = "```python\npages_left = 120 - 12\nanswer = pages_left / 4\n```"
+WRITTEN = PROGRAM.removesuffix(prompts.PROGRAM_FENCE_END)  # the stop sequence ends the reply there
+
+
+def test_a_question_that_adds_facts_is_answered_with_a_program(tmp_path: Path) -> None:
+    model = _sleeping_model()
+    model.extend([PROGRAM, "The answer is 27.", "The answer is 27."])
+    with Engine(model=model, store=f"sqlite:///{tmp_path}/c.db") as engine:
+        ctx = engine.add_context(CONTEXT)
+        engine.sleep(ctx.id)
+        question = "If he reads the rest in 4 days, how many pages a day?"  # 4 is new
+        answer = engine.ask(ctx.id, question, {"verbosity": 0})
+        messages, params = model.calls[-1]
+        assert list(messages) == prompts.answer_with_program(CONTEXT, question)
+        assert params.stop == (prompts.PROGRAM_FENCE_END,)  # no explanation after the program
+        assert answer.text == f"{WRITTEN}\nThe answer is 27." and answer.source == "learned"
+        # Only verbosity 0 on a learned context: a larger budget reasons, the baseline stays the paper's.
+        engine.ask(ctx.id, question, {"verbosity": 4})
+        assert VERBOSITY_INSTRUCTIONS[4] in model.calls[-1][0][-1]["content"]
+        engine.ask(ctx.id, question, {"verbosity": 0}, use_learned=False)
+        assert VERBOSITY_INSTRUCTIONS[0] in model.calls[-1][0][-1]["content"]
+
+
+def test_a_number_an_anticipated_question_has_is_not_a_new_fact(tmp_path: Path) -> None:
+    def reply(messages: Sequence[Message]) -> str:
+        if "JSON object" in messages[-1]["content"]:
+            return json.dumps({"questions": ["How many pages are left if he reads 30 more?"]})
+        return "```python\npages_total = 120\npages_read = 12 + 30\nanswer = pages_total - pages_read\n```"
+
+    model = ScriptedModel()
+    model.extend([reply] * 3 + ["answer = 78"])
+    with Engine(model=model, store=f"sqlite:///{tmp_path}/c.db") as engine:
+        ctx = engine.add_context(CONTEXT)
+        engine.sleep(ctx.id)
+        answer = engine.ask(ctx.id, "How many are left if he reads 30 more?", {"verbosity": 0})
+        assert COMPUTE_INSTRUCTION in model.calls[-1][0][-1]["content"]
+        assert answer.text == "answer = 78\nThe answer is 78."
+
+
+def test_a_streamed_program_answer_ends_with_its_result(tmp_path: Path) -> None:
+    model = _sleeping_model()
+    model.extend([PROGRAM])
+    with Engine(model=model, store=f"sqlite:///{tmp_path}/c.db") as engine:
+        ctx = engine.add_context(CONTEXT)
+        engine.sleep(ctx.id)
+        question = "If he reads the rest in 4 days, how many a day?"
+        stream = engine.ask_stream(ctx.id, question, {"verbosity": 0})
+        assert "".join(stream) == stream.answer.text == f"{WRITTEN}\nThe answer is 27."
 
 
 def test_streamed_computed_answer_ends_with_its_result(tmp_path: Path) -> None:

@@ -8,7 +8,7 @@ from fractions import Fraction
 import pytest
 
 from sleeptime import Budget, Engine
-from sleeptime.escalation import numbers_in, stated_answer, supported_by_notes
+from sleeptime.escalation import adds_facts, numbers_in, stated_answer, supported_by_notes
 from sleeptime.llm.fake import ScriptedModel
 
 NOTES = "Boxes kept: 3 - 1 = 2. Balls per box: 4 + 2 = 6. Balls kept: 2 x 6 = 12. Cost: $1,250.50."
@@ -118,3 +118,17 @@ def test_escalation_on_the_real_model_follows_the_check(engine: Engine) -> None:
         assert answer.budget["verbosity"] == 2 and "escalated" in answer.note
     else:
         assert answer.text == plain.text and answer.usage.calls == 1
+
+
+@pytest.mark.parametrize(
+    ("question", "adds"),
+    [
+        ("If each glass needs 5 eggs, how many trays can she put out?", True),
+        ("How many trays can she put out?", False),
+        ("How many trays does she need for 12 glasses?", False),  # 12 is in the context
+        ("What if the price rises to $1,250?", True),
+    ],
+)
+def test_a_question_adds_facts_when_it_brings_numbers_the_context_lacks(question: str, adds: bool) -> None:
+    known = "Rozanne has 4 cases of 12 eggs and 2 loose eggs. The price is $1,200."
+    assert adds_facts(question, known) is adds

@@ -78,3 +78,23 @@ def test_the_warm_up_can_be_switched_off(sqlite_url: str) -> None:
     with Engine(model=model, store=sqlite_url, prompt_warmup=False) as engine:
         engine.sleep(engine.add_context("Some text.").id, BUDGET, strategy="rethink")
     assert model.prepared == []
+
+
+def test_named_values_also_warm_the_program_prompt_of_questions_that_add_facts(sqlite_url: str) -> None:
+    def reply(messages: Sequence[Message]) -> str:
+        if "JSON object" in messages[-1]["content"]:
+            return '{"questions": ["How many fruits are there?"]}'
+        return "```python\napples = 2\npears = 2\nanswer = apples + pears\n```"
+
+    model = WarmingModel()
+    model.extend([reply] * 3)
+    with Engine(model=model, store=sqlite_url) as engine:
+        ctx = engine.add_context("Two apples and two pears.")
+        learned = engine.sleep(ctx.id)
+        assert learned.entries is not None and learned.entries.values()
+        prepared = [variants for variants, _ in model.prepared]
+        assert len(prepared) == 5
+        learned_prefix = prompts.answer_prefix_messages(ctx.text, learned.text, computable=True, verbosity=0)
+        assert prepared[3] == learned_prefix
+        assert prepared[4] == prompts.program_prefix_messages(ctx.text)
+        assert model.retained == [(ctx.id, [f"key{i}" for i in range(1, 6)])]

@@ -146,13 +146,15 @@ def validate_question(question: object) -> str:
     return question.strip()
 
 
-def answer_params(budget: AskBudget) -> SamplingParams:
+def answer_params(budget: AskBudget, *, program: bool = False) -> SamplingParams:
+    """``program``: the reply is a program in a fence, whose end stops it (no explanation after)."""
     return SamplingParams(
         max_tokens=budget.max_tokens,
         temperature=budget.temperature,
         seed=budget.seed,
         n=budget.n,
         reasoning_effort=budget.reasoning_effort,
+        stop=(prompts.PROGRAM_FENCE_END,) if program else (),
     )
 
 
@@ -161,7 +163,8 @@ class AnswerInput:
     """What one answer prompt is made of: the context (cut to the model's window if
     ``truncate`` and needed; never the notes or question), the notes (empty for the
     baseline), the question and its budget. ``values``: the learned context's named
-    quantities, which a verbosity-0 answer computes with."""
+    quantities, which a verbosity-0 answer computes with. ``new_facts``: the question brings
+    numbers the context and the anticipated questions do not have (``escalation.adds_facts``)."""
 
     context: str
     notes: str
@@ -169,11 +172,27 @@ class AnswerInput:
     budget: AskBudget
     values: Mapping[str, Value] = field(default_factory=dict)
     truncate: bool = False
+    new_facts: bool = False
+
+    @property
+    def program(self) -> bool:
+        """Answered with a program over the context and the question: verbosity 0 on a learned
+        context with named values, when the question adds facts. The terse line over the notes
+        cannot combine new facts reliably on a small model; a program written for the question, as
+        sleep time writes them, can (docs/results.md), for about 100 tokens instead of 300."""
+        return self.new_facts and bool(self.values) and self.budget.verbosity == 0
+
+    @property
+    def params(self) -> SamplingParams:
+        return answer_params(self.budget, program=self.program)
 
 
 def build_answer_messages(llm: LLM, given: AnswerInput) -> list[Message]:
-    reserved = given.budget.max_tokens + llm.count_tokens(given.notes) + llm.count_tokens(given.question)
+    notes = "" if given.program else given.notes
+    reserved = given.budget.max_tokens + llm.count_tokens(notes) + llm.count_tokens(given.question)
     context = fit_text(llm, given.context, reserved=reserved, truncate=given.truncate)
+    if given.program:
+        return prompts.answer_with_program(context, given.question)
     return prompts.answer_messages(
         context, given.notes, given.question, given.budget.verbosity, computable=bool(given.values)
     )
@@ -181,7 +200,7 @@ def build_answer_messages(llm: LLM, given: AnswerInput) -> list[Message]:
 
 def respond(llm: LLM, given: AnswerInput) -> Completion:
     """``T_b(q, c') -> a``: one model call with the notes and the question."""
-    completion = llm.complete(build_answer_messages(llm, given), answer_params(given.budget))
+    completion = llm.complete(build_answer_messages(llm, given), given.params)
     return checked(completion, given.values)
 
 
@@ -200,7 +219,7 @@ def respond_stream(llm: LLM, given: AnswerInput) -> Generator[str, None, Complet
     answer's result ('The answer is X.') comes as a last piece once the program has run.
     """
     messages = build_answer_messages(llm, given)
-    params = answer_params(given.budget)
+    params = given.params
     if not isinstance(llm, StreamingLLM) or params.n > 1:
         completion = checked(llm.complete(messages, params), given.values)
         if completion.text:

@@ -96,8 +96,10 @@ STRATEGY_SLEEP_DEFAULTS: dict[str, Budget] = {
 }
 DEFAULT_ASK_BUDGET = Budget(verbosity=0, n=1, temperature=0.0, seed=0)
 # Most completion tokens per answer, by verbosity, when none is set: a terse answer needs few, and
-# a small model that falls into a loop ("= 100 = 100 = ...") should not spend 512 on it.
-VERBOSITY_MAX_TOKENS = (96, 160, 256, 512, 512)
+# a small model that falls into a loop ("= 100 = 100 = ...") should not spend 512 on it. Verbosity 0
+# answers a question that adds facts with a program (``answer.AnswerInput.program``, ~100-200 tokens);
+# its terse line over the notes stops long before the cap.
+VERBOSITY_MAX_TOKENS = (256, 160, 256, 512, 512)
 # k > 1 parallel learned contexts at temperature 0 would be k copies of one.
 PARALLEL_SLEEP_TEMPERATURE = 0.7
 # Likewise n > 1 sampled answers (pass@k) at temperature 0 would be n copies of one.

@@ -71,6 +71,14 @@ def supported_by_notes(answer_text: str, notes: str) -> bool:
     return len(text) >= MIN_TEXT_ANSWER and text in notes.lower()
 
 
+def adds_facts(question: str, known: str) -> bool:
+    """Does the question bring numbers of its own ("If each glass needs 5 eggs, ...")? ``known``:
+    the context and what sleep time anticipated. Such a question cannot be read off the notes:
+    its answer combines the new facts with the context (the terse verbosity-0 line picks a stale
+    anticipated quantity instead), so verbosity 0 answers it with a program (``answer.py``)."""
+    return bool(numbers_in(question) - numbers_in(known))
+
+
 def trusted_notes(learned: LearnedContext) -> str:
     """What a cheap answer may be read off: for the solve strategy's entries, the quantities and the
     answers most of their solutions agreed on (an uncertain answer is no support, so a cheap
@@ -95,4 +103,4 @@ def then(cheap: Completion, again: Completion) -> Completion:
     )
 
 
-__all__ = ["numbers_in", "stated_answer", "supported_by_notes", "then", "trusted_notes"]
+__all__ = ["adds_facts", "numbers_in", "stated_answer", "supported_by_notes", "then", "trusted_notes"]

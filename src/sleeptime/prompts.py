@@ -146,6 +146,18 @@ def solve_with_program(context: str, question: str) -> list[Message]:
     )
 
 
+def answer_with_program(context: str, question: str) -> list[Message]:
+    """Verbosity 0 for a question that adds facts (``answer.AnswerInput.program``): the program
+    prompt sleep time solves its anticipated questions with, now for the real question. Its prefix
+    (up to ``QUESTION:``) is the one every sleep-time program shares, warmed at sleep time."""
+    return solve_with_program(context, question)
+
+
+def program_prefix_messages(context: str) -> list[list[Message]]:
+    """``answer_with_program`` with placeholder questions (see ``answer_prefix_messages``)."""
+    return [answer_with_program(context, question) for question in PREFIX_PLACEHOLDERS]
+
+
 def solve_with_reasoning(context: str, question: str) -> list[Message]:
     """Step 2's fallback when no program runs: reason step by step (also for text without numbers)."""
     return _about_question(
@@ -154,6 +166,9 @@ def solve_with_reasoning(context: str, question: str) -> list[Message]:
         "Reason step by step, writing each calculation as `expression = result`. End with 'The answer is X.'",
     )
 
+
+# Where a program's fence ends: the stop sequence of every program reply.
+PROGRAM_FENCE_END = "\n```"
 
 ANSWER_SYSTEM = (
     "You answer a user's question about a context. NOTES written ahead of time about the same "

@@ -17,7 +17,7 @@ from .budget import AskBudget
 from .context import Context
 from .entries import Value
 from .errors import InvalidInputError, NotFoundError
-from .escalation import stated_answer, supported_by_notes, then, trusted_notes
+from .escalation import adds_facts, stated_answer, supported_by_notes, then, trusted_notes
 from .learned import LearnedContext
 from .llm.base import LLM, Completion
 from .store import QueryRecord, Store
@@ -46,9 +46,18 @@ class AnswerPlan:
         entries = self.learned.entries if self.learned is not None else None
         return entries.values() if entries is not None else {}
 
+    @property
+    def new_facts(self) -> bool:
+        """The question brings numbers that neither the context nor an anticipated question has."""
+        entries = self.learned.entries if self.learned is not None else None
+        anticipated = " ".join(q.question for q in entries.questions) if entries is not None else ""
+        return adds_facts(self.question, f"{self.context.text}\n{anticipated}")
+
     def answer_input(self, *, truncate: bool) -> AnswerInput:
         notes, values = self.notes, self.values
-        return AnswerInput(self.context.text, notes, self.question, self.budget, values, truncate)
+        return AnswerInput(
+            self.context.text, notes, self.question, self.budget, values, truncate, self.new_facts
+        )
 
     @property
     def source(self) -> Source:

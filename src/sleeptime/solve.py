@@ -161,7 +161,7 @@ def _vote_params(budget: SleepBudget, vote_index: int, *, program: bool) -> Samp
         max_tokens=min(budget.max_tokens, MAX_PROGRAM_TOKENS) if program else budget.max_tokens,
         temperature=temperature if greedy else max(temperature, VOTE_TEMPERATURE),
         seed=None if budget.seed is None else budget.seed + vote_index,
-        stop=("\n```",) if program else (),
+        stop=(prompts.PROGRAM_FENCE_END,) if program else (),
         reasoning_effort=budget.reasoning_effort,
     )
 

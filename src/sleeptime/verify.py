@@ -85,21 +85,23 @@ def correct_final_arithmetic(text: str) -> str:
     return text[:start] + tail[: match.start()] + fixed + tail[match.end() :]
 
 
-# A reply that computes its answer: "answer = pages_left / 4", alone or in a ```python block.
-_ANSWER_ASSIGNMENT = re.compile(r"^\s*answer\s*=(?!=)", re.MULTILINE)
-MAX_ANSWER_PROGRAM_CHARS = 2_000
+# A reply that computes its answer: "answer = pages_left / 4", alone or in a ```python block, or a
+# program that prints its result (small models often end with print() instead of ``answer =``).
+_ANSWER_ASSIGNMENT = re.compile(r"^\s*answer\s*=(?!=)|^\s*print\(", re.MULTILINE)
+MAX_ANSWER_PROGRAM_CHARS = 4_000
 
 
 def computed_answer(text: str, values: Mapping[str, Value]) -> str:
     """A reply written as Python over the learned context's named ``values`` (verbosity 0's form when
     there are such values: ``answer = pages_left / 4``), run in the sandbox with those values
-    defined; the reply is kept and 'The answer is X.' added. A reply of any other form, or a
-    program that fails, is returned as written (and its own arithmetic checked)."""
+    defined; the reply is kept and 'The answer is X.' added, X being ``answer`` or else the last
+    number the program printed. A reply of any other form, or a program that fails, is returned as
+    written (and its own arithmetic checked)."""
     code = extract_code(text).strip()
     if not values or not _ANSWER_ASSIGNMENT.search(code) or len(code) > MAX_ANSWER_PROGRAM_CHARS:
         return correct_final_arithmetic(text)
     result = run_program(code, inputs=dict(values))
-    answer = result.values.get("answer") if result.ok else None
+    answer = result.answer if result.ok else None
     if answer is None or isinstance(answer, bool):
         return correct_final_arithmetic(text)
     return f"{text.rstrip()}\nThe answer is {format_result(answer)}."

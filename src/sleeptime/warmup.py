@@ -4,7 +4,8 @@ A question's prompt is the context, the notes, the verbosity's instruction and
 then the question (``prompts.answer_messages``). Everything before the question
 is known once a learned context is stored, so the end of a sleep computes it,
 twice: the part every verbosity shares (context and notes) and the default
-verbosity's whole prefix, its instruction included. The embedded model saves
+verbosity's whole prefix, its instruction included; with named values, also the
+program prompt a question that adds facts is answered with. The embedded model saves
 those prompt states (restored at ask time instead of evaluating them),
 an OpenAI-compatible server gets one ``max_tokens=1`` request so its prefix
 cache holds it. The baseline's prefix (the context without notes) is warmed
@@ -50,6 +51,9 @@ def warm_answer_prompts(
                         context.text, notes, computable=with_values, verbosity=level
                     )
                     reports.append(llm.prepare_prefix(variants, owner=context.id))
+            if computable:  # verbosity 0's prompt for a question that adds facts (answer.py)
+                program = prompts.program_prefix_messages(context.text)
+                reports.append(llm.prepare_prefix(program, owner=context.id))
             llm.retain_prefixes(context.id, [r.key for r in reports if r.key is not None])
     except (SleeptimeError, OSError) as exc:
         log.warning("could not prepare the answer prompt of context %s: %s", context.id, exc)

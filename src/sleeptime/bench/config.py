@@ -73,7 +73,7 @@ class BenchOptions(BaseModel):
     max_tokens: int | None = Field(
         None,
         ge=1,
-        description="Most completion tokens per answer (default: by verbosity, 96 at 0 to 512 at 4).",
+        description="Most completion tokens per answer (default: by verbosity, 256 at 0 to 512 at 4).",
     )
     sleep_max_tokens: int | None = Field(None, ge=1, description="Most completion tokens per sleep call.")
     sleep_rounds: int | None = Field(None, ge=1, le=20, description="Rethink rounds per sleep.")
