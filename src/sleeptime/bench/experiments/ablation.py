@@ -19,7 +19,7 @@ from .common import (
     Claim,
     Experiment,
     Outcome,
-    generic_notes,
+    build_outcome,
     interval_text,
     judged,
     paired,
@@ -68,8 +68,7 @@ def run(bench: BenchRun) -> Outcome:
                 holds,
             )
         )
-    notes = generic_notes(rows, options)
-    return Outcome("ablation", options, bench.model_name, rows, {"conditions": table}, claims, notes)
+    return build_outcome("ablation", options, bench, rows, {"conditions": table}, claims)
 
 
 def plot(outcome: Outcome, path: Path) -> Path:

@@ -33,7 +33,7 @@ from ..datasets.multi_query import cached_generated_questions
 from ..datasets.paths import default_cache_dir
 from ..metrics import Row, condition_table, ratio_at_equal_accuracy
 from ..runner import BenchRun
-from .common import Claim, Experiment, Outcome, generic_notes, interval_text, judged, paired, pct, sleep_spec
+from .common import Claim, Experiment, Outcome, build_outcome, interval_text, judged, paired, pct, sleep_spec
 
 DEFAULT_VERBOSITIES = (0, 1, 2, 3, 4)
 # One call writes all the questions with worked answers; verifying one solves it again.
@@ -155,7 +155,7 @@ def run(bench: BenchRun) -> Outcome:
     prepare = with_generated_questions(bench, n_generated, generated) if n_generated else None
     rows = bench.run(conds, max_questions=max(ns), min_questions=options.min_questions, prepare=prepare)
     table = amortized_table(rows, ns, options.t)
-    notes = generic_notes(rows, options)
+    notes: list[str] = []
     if n_generated:
         bench.console.print(generated.summary(), highlight=False)
         notes.append(generated.summary() + ".")
@@ -169,15 +169,8 @@ def run(bench: BenchRun) -> Outcome:
     notes.append(
         f"Cost per query = {options.t:g} x test-time tokens + sleep-time tokens / N (generated only)."
     )
-    return Outcome(
-        "amortization",
-        options,
-        bench.model_name,
-        rows,
-        {"amortization": table, "conditions": condition_table(rows)},
-        [cost_claim(table)],
-        notes,
-    )
+    tables = {"amortization": table, "conditions": condition_table(rows)}
+    return build_outcome("amortization", options, bench, rows, tables, [cost_claim(table)], notes)
 
 
 def plot(outcome: Outcome, path: Path) -> Path:

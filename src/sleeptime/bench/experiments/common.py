@@ -9,7 +9,7 @@ builds one ``sleeptime bench`` command per record.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -158,11 +158,28 @@ def generic_notes(rows: list[Row], options: BenchOptions) -> list[str]:
     return notes
 
 
+def build_outcome(
+    experiment: str,
+    options: BenchOptions,
+    bench: BenchRun,
+    rows: list[Row],
+    tables: dict[str, list[Row]],
+    claims: list[Claim],
+    notes: Sequence[str] = (),
+) -> Outcome:
+    """What an experiment's ``run`` returns: its own ``notes`` follow the generic ones, so no
+    report can leave out how far its numbers can be trusted."""
+    return Outcome(
+        experiment, options, bench.model_name, rows, tables, claims, [*generic_notes(rows, options), *notes]
+    )
+
+
 __all__ = [
     "FEW_QUESTIONS",
     "Claim",
     "Experiment",
     "Outcome",
+    "build_outcome",
     "generic_notes",
     "interval_text",
     "judged",

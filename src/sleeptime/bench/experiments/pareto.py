@@ -27,7 +27,7 @@ from .common import (
     Claim,
     Experiment,
     Outcome,
-    generic_notes,
+    build_outcome,
     interval_text,
     judged,
     paired,
@@ -60,7 +60,7 @@ def run(bench: BenchRun) -> Outcome:
     rows = bench.run(conditions(options))
     table = condition_table(rows)
     claims = tokens_claims(table)
-    notes = generic_notes(rows, options)
+    notes: list[str] = []
     tables = {"conditions": table}
     escalation = escalation_table(rows, _notes_reader(bench)) if not options.efforts else []
     if escalation:
@@ -70,7 +70,7 @@ def run(bench: BenchRun) -> Outcome:
             "verbosity's answer is kept when the learned context contains what it states, else the "
             "answer at the higher verbosity replaces it and both calls' tokens count."
         )
-    return Outcome("pareto", options, bench.model_name, rows, tables, claims, notes)
+    return build_outcome("pareto", options, bench, rows, tables, claims, notes)
 
 
 def _notes_reader(bench: BenchRun) -> Callable[[str], str]:

@@ -18,7 +18,7 @@ from .. import plots
 from ..config import BenchOptions, Condition
 from ..metrics import Row, by, condition_table, interval95, mean, mean_std, pass_at_k
 from ..runner import BenchRun
-from .common import Claim, Experiment, Outcome, generic_notes, interval_text, overlap, pct, sleep_spec
+from .common import Claim, Experiment, Outcome, build_outcome, interval_text, overlap, pct, sleep_spec
 
 DEFAULT_SLEEP_VERBOSITIES = (0, 1, 2)
 BASELINE = "test-time v0 pass@k"
@@ -128,15 +128,12 @@ def run(bench: BenchRun) -> Outcome:
     claims = [
         Claim("Sleep-time beats pass@k at equal test-time tokens", "generally dominates", measured, holds)
     ]
-    notes = generic_notes(rows, options)
-    notes.append(
+    note = (
         f"pass@k samples {options.n} answers at temperature {options.temperature:g}; "
         "x = k x average tokens per sample. pass@k counts a question solved when any of k samples "
         "is right, an oracle no deployed system has."
     )
-    return Outcome(
-        "passk", options, bench.model_name, rows, {"passk": curve, "conditions": table}, claims, notes
-    )
+    return build_outcome("passk", options, bench, rows, {"passk": curve, "conditions": table}, claims, [note])
 
 
 def plot(outcome: Outcome, path: Path) -> Path:

@@ -25,7 +25,7 @@ from ..datasets import Example
 from ..metrics import condition_table
 from ..predictability import bin_table, score_question, trend
 from ..runner import BenchRun
-from .common import Claim, Experiment, Outcome, generic_notes, interval_text, judged, paired, pp, sleep_spec
+from .common import Claim, Experiment, Outcome, build_outcome, interval_text, judged, paired, pp, sleep_spec
 
 DEFAULT_VERBOSITIES = (0,)
 
@@ -103,25 +103,17 @@ def _run(bench: BenchRun, model: LLM) -> Outcome:
     else:
         measured, holds = "too few scored examples for bins", None
     claims = [Claim("The gain of sleep-time grows with predictability", "grows", measured, holds)]
-    notes = generic_notes(rows, options)
     scorer = (
         f"{model.name}, a separate scorer (the paper scored with a base model)"
         if options.score_model
         else f"{bench.model_name} itself (the paper used a base model; see --score-model)"
     )
-    notes.append(
+    note = (
         f"Score: {'mean log P per question token' if options.score == 'mean' else 'log P(q | c), summed'} "
         f"under {scorer}; 5 quantile bins per seed."
     )
-    return Outcome(
-        "predictability",
-        options,
-        bench.model_name,
-        rows,
-        {"bins": bins, "conditions": condition_table(rows)},
-        claims,
-        notes,
-    )
+    tables = {"bins": bins, "conditions": condition_table(rows)}
+    return build_outcome("predictability", options, bench, rows, tables, claims, [note])
 
 
 def plot(outcome: Outcome, path: Path) -> Path:

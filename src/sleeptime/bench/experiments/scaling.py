@@ -23,7 +23,7 @@ from .. import plots
 from ..config import BenchOptions, Condition, SleepSpec, sleep_knobs
 from ..metrics import Row, condition_table
 from ..runner import BenchRun
-from .common import Claim, Experiment, Outcome, generic_notes, interval_text, judged, pct, pp, sleep_spec
+from .common import Claim, Experiment, Outcome, build_outcome, interval_text, judged, pct, pp, sleep_spec
 
 DEFAULT_VERBOSITIES = (0,)
 
@@ -117,14 +117,12 @@ def run(bench: BenchRun) -> Outcome:
     claims = [
         Claim("More sleep-time compute raises accuracy at a similar test-time budget", paper, measured, holds)
     ]
-    notes = generic_notes(rows, options)
-    notes.append(
+    note = (
         "k > 1 learned contexts are sampled at temperature 0.7 and joined at test time; k = 1 is greedy. "
         "Large k can overflow a small model's window: such answers count as failures."
     )
-    return Outcome(
-        "scaling", options, bench.model_name, rows, {"conditions": table, "gains": gains}, claims, notes
-    )
+    tables = {"conditions": table, "gains": gains}
+    return build_outcome("scaling", options, bench, rows, tables, claims, [note])
 
 
 def plot(outcome: Outcome, path: Path) -> Path:

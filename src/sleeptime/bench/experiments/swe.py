@@ -30,7 +30,7 @@ from ..datasets import QA, Example, file_f1
 from ..datasets.swe_features import normalize_path
 from ..metrics import condition_table
 from ..runner import BenchRun
-from .common import Experiment, Outcome, generic_notes, paired_over, sleep_spec
+from .common import Experiment, Outcome, build_outcome, paired_over, sleep_spec
 from .pareto import tokens_claims
 
 DEFAULT_VERBOSITY = 3
@@ -117,14 +117,13 @@ def run(bench: BenchRun) -> Outcome:
         claims[1] = replace(
             claims[1], claim="At the highest step budget, test-time-only is ahead", paper="baseline ahead"
         )
-    notes = generic_notes(rows, options)
-    notes.append(
+    notes = [
         "Accuracy here is the mean file F1. A simplified case study: the model names files from the "
         "PR description and the related PRs; it does not browse or edit a repository."
-    )
+    ]
     if options.tasks is None:
         notes.append("Run on the one bundled example task (pass --tasks FILE for the real SWE-Features set).")
-    return Outcome("swe", options, bench.model_name, rows, {"conditions": table}, claims, notes)
+    return build_outcome("swe", options, bench, rows, {"conditions": table}, claims, notes)
 
 
 def plot(outcome: Outcome, path: Path) -> Path:
