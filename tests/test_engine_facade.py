@@ -75,6 +75,15 @@ def test_a_stream_closed_early_records_nothing(engine: Engine) -> None:
     assert engine.list_queries(ctx.id) == []
 
 
+def test_record_latency_stores_what_the_caller_saw_with_the_query(engine: Engine) -> None:
+    ctx = engine.add_context(TEXT)
+    answer = engine.ask(ctx.id, "How many pens for $8?")
+    assert answer.id is not None
+    engine.record_latency(answer.id, latency_s=2.5, queue_wait_s=0.75)
+    [query] = engine.list_queries(ctx.id)
+    assert (query.latency_s, query.queue_wait_s) == (2.5, 0.75)
+
+
 def test_ask_stream_checks_everything_before_the_first_piece(engine: Engine) -> None:
     with pytest.raises(NotFoundError):
         engine.ask_stream("nope", "q?")

@@ -27,7 +27,7 @@ from .llm.priority import background_work
 from .queries import AnswerPlan, answer_question, plan_answer, stream_answer
 from .settings import Settings, load_settings
 from .sleep import STRATEGIES, ProgressCallback, sleep_on
-from .store import QueryRecord, SleepRun, Store, open_store
+from .store import QueryRecord, SleepRun, SQLStore, Store, open_store
 from .warmup import forget_context, warm_answer_prompts
 from .window import fit_text
 
@@ -291,6 +291,14 @@ class Engine:
         self.store.get_context(context_id, tenant=tenant)
         return self.store.list_queries(context_id, limit=limit, offset=offset)
 
+    def record_latency(self, query_id: str, *, latency_s: float, queue_wait_s: float) -> None:
+        """Store the latency a caller saw with the query ``query_id`` (the server's measure).
+
+        A no-op for stores that keep no latencies (only ``SQLStore`` does).
+        """
+        if isinstance(self.store, SQLStore):
+            self.store.set_query_latency(query_id, latency_s=latency_s, queue_wait_s=queue_wait_s)
+
     # -------------------------------------------------------------------- ask
     def ask(
         self,
@@ -384,4 +392,3 @@ class Engine:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
-

@@ -12,7 +12,6 @@ from starlette.requests import Request
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from ..engine import Engine
-from ..store import SQLStore
 
 
 class Stamp:
@@ -38,6 +37,6 @@ def record(
     """(latency_s, queue_wait_s) as of now, stored with the query ``query_id``."""
     seen = time.perf_counter() - received
     wait = max(0.0, seen - model_latency_s)
-    if query_id is not None and isinstance(engine.store, SQLStore):
-        engine.store.set_query_latency(query_id, latency_s=seen, queue_wait_s=wait)
+    if query_id is not None:
+        engine.record_latency(query_id, latency_s=seen, queue_wait_s=wait)
     return seen, wait

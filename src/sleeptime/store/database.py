@@ -6,7 +6,7 @@ from __future__ import annotations
 import sqlite3
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -137,6 +137,16 @@ def transaction(engine: Engine, *, write: bool = False) -> Iterator[Connection]:
             conn.execution_options(**{IMMEDIATE: True})
         with conn.begin():
             yield conn
+
+
+class EngineStore:
+    """Rows on a store's SQLAlchemy engine (``SQLStore.engine``), each method in one ``transaction``."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    def _conn(self, *, write: bool = False) -> AbstractContextManager[Connection]:
+        return transaction(self.engine, write=write)
 
 
 @contextmanager

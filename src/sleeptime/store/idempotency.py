@@ -12,10 +12,9 @@ from datetime import datetime, timedelta
 from typing import Literal
 
 import sqlalchemy as sa
-from sqlalchemy.engine import Engine
 
 from . import rows
-from .database import transaction
+from .database import EngineStore
 from .schema import idempotency_keys
 
 Outcome = Literal["new", "replay", "mismatch", "in_progress"]
@@ -29,10 +28,7 @@ class Begun:
     body: bytes | None = None
 
 
-class IdempotencyStore:
-    def __init__(self, engine: Engine) -> None:
-        self.engine = engine
-
+class IdempotencyStore(EngineStore):
     def begin(
         self,
         tenant: str,
@@ -51,7 +47,7 @@ class IdempotencyStore:
         t = idempotency_keys
         now = rows.to_utc(now)
         where = (t.c.tenant == tenant) & (t.c.key == key)
-        with transaction(self.engine, write=True) as conn:
+        with self._conn(write=True) as conn:
             conn.execute(t.delete().where(t.c.expires_at < now))
             row = conn.execute(sa.select(t).where(where)).mappings().first()
             if row is None:
@@ -81,7 +77,7 @@ class IdempotencyStore:
         self, tenant: str, key: str, owner: str, status_code: int, content_type: str | None, body: bytes
     ) -> None:
         t = idempotency_keys
-        with transaction(self.engine, write=True) as conn:
+        with self._conn(write=True) as conn:
             conn.execute(
                 t.update()
                 .where(t.c.tenant == tenant, t.c.key == key, t.c.owner == owner)
@@ -91,5 +87,5 @@ class IdempotencyStore:
     def abandon(self, tenant: str, key: str, owner: str) -> None:
         """Forget a claim whose request failed in a way worth retrying (5xx, 429)."""
         t = idempotency_keys
-        with transaction(self.engine, write=True) as conn:
+        with self._conn(write=True) as conn:
             conn.execute(t.delete().where(t.c.tenant == tenant, t.c.key == key, t.c.owner == owner))

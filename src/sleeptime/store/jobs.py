@@ -17,7 +17,6 @@ New versions reach the queue through the outbox (``outbox.py``, ``relay``).
 from __future__ import annotations
 
 from collections.abc import Callable
-from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Literal
@@ -25,11 +24,11 @@ from typing import Any, Literal
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine, RowMapping
 
-from ..errors import NotFoundError
 from . import outbox, rows
-from .database import transaction
+from .database import EngineStore
 from .enqueue import JobReason, enqueue, lock_context, queued_job
 from .schema import contexts, sleep_jobs, sleep_runs
+from .statements import row_by_id
 
 JobStatus = Literal["queued", "running", "done", "failed", "cancelled"]
 FINISHED: tuple[JobStatus, ...] = ("done", "failed", "cancelled")
@@ -57,15 +56,12 @@ class Job:
     finished_at: datetime | None = None
 
 
-class JobStore:
+class JobStore(EngineStore):
     """The queue on a store's SQLAlchemy engine (``SQLStore.engine``). Times come from the caller's clock."""
 
     def __init__(self, engine: Engine) -> None:
-        self.engine = engine
+        super().__init__(engine)
         self.postgres = engine.dialect.name == "postgresql"
-
-    def _conn(self, *, write: bool = False) -> AbstractContextManager[Connection]:
-        return transaction(self.engine, write=write)
 
     # --- producing
 
@@ -339,10 +335,7 @@ def _interrupt_runs(conn: Connection, context_id: str, now: datetime) -> None:
 
 
 def _job_row(conn: Connection, job_id: str) -> RowMapping:
-    row = conn.execute(sa.select(sleep_jobs).where(sleep_jobs.c.id == job_id)).mappings().first()
-    if row is None:
-        raise NotFoundError(f"no sleep job {job_id!r}")
-    return row
+    return row_by_id(conn, sleep_jobs, job_id, "sleep job")
 
 
 def _job(row: RowMapping) -> Job:

@@ -9,16 +9,14 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import datetime
 
 import sqlalchemy as sa
-from sqlalchemy.engine import Connection, Engine
 
 from ..errors import InvalidInputError, NotFoundError
 from . import rows
-from .database import transaction
+from .database import EngineStore
 from .schema import api_keys
 
 KEY_PREFIX = "st_"
@@ -53,14 +51,8 @@ def check_tenant(tenant: str) -> str:
     return tenant
 
 
-class KeyStore:
+class KeyStore(EngineStore):
     """API keys on a store's SQLAlchemy engine (``SQLStore.engine``)."""
-
-    def __init__(self, engine: Engine) -> None:
-        self.engine = engine
-
-    def _conn(self, *, write: bool = False) -> AbstractContextManager[Connection]:
-        return transaction(self.engine, write=write)
 
     def create_key(self, tenant: str, name: str = "") -> tuple[ApiKey, str]:
         """A new key for ``tenant``: (its record, the key). The key is shown only here."""

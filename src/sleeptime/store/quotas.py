@@ -13,11 +13,10 @@ from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.engine import Engine
 
 from ..errors import InvalidInputError
 from . import rows
-from .database import transaction
+from .database import EngineStore
 from .schema import tenant_quotas, tenant_request_counts
 
 MINUTE = timedelta(minutes=1)
@@ -45,15 +44,12 @@ QUOTA_FIELDS = tuple(f.name for f in fields(Quota))
 NO_QUOTA = Quota()
 
 
-class QuotaStore:
-    def __init__(self, engine: Engine) -> None:
-        self.engine = engine
-
+class QuotaStore(EngineStore):
     def get(self, tenant: str) -> Quota:
         stmt = sa.select(*(tenant_quotas.c[name] for name in QUOTA_FIELDS)).where(
             tenant_quotas.c.tenant == tenant
         )
-        with transaction(self.engine) as conn:
+        with self._conn() as conn:
             row = conn.execute(stmt).mappings().first()
         return NO_QUOTA if row is None else Quota(**dict(row))
 
@@ -63,7 +59,7 @@ class QuotaStore:
             if value is not None and value < 1:
                 raise InvalidInputError(f"{name} must be at least 1 (or none, for no limit)")
         values = {**quota.to_dict(), "updated_at": rows.utcnow()}
-        with transaction(self.engine, write=True) as conn:
+        with self._conn(write=True) as conn:
             done = conn.execute(
                 tenant_quotas.update().where(tenant_quotas.c.tenant == tenant).values(**values)
             )
@@ -76,7 +72,7 @@ class QuotaStore:
         now = rows.to_utc(now)
         start = now.replace(second=0, microsecond=0)
         c = tenant_request_counts
-        with transaction(self.engine, write=True) as conn:
+        with self._conn(write=True) as conn:
             dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
             insert = dialect.insert(c).values(tenant=tenant, window_start=start, count=1)
             conn.execute(

@@ -72,12 +72,17 @@ def check_json(value: Any, what: str) -> Any:
 
 def record_from_row(record: type[R], row: RowMapping, **computed: Any) -> R:
     """A record (frozen dataclass) whose fields are the row's columns of the same names, times
-    in UTC (``from_db_time``). ``computed`` gives the fields that no one column holds as is
-    (``usage`` spread over columns, tuples stored as JSON lists); a field without a column
-    keeps its default."""
+    in UTC (``from_db_time``), its ``usage`` read from the usage columns. ``computed`` gives the
+    other fields that no one column holds as is (tuples stored as JSON lists); a field without
+    a column keeps its default. The inverse of ``record_values``."""
     values: dict[str, Any] = {}
     for item in dataclasses.fields(record):
-        if item.name in computed or item.name not in row:
+        if item.name in computed:
+            continue
+        if item.name == "usage":
+            values["usage"] = usage_from_row(row)
+            continue
+        if item.name not in row:
             continue
         value = row[item.name]
         values[item.name] = from_db_time(value) if isinstance(value, datetime) else value
@@ -117,15 +122,22 @@ def context_from_row(ctx: RowMapping, version: RowMapping) -> Context:
 
 
 def run_from_row(row: RowMapping) -> SleepRun:
-    return record_from_row(SleepRun, row, usage=usage_from_row(row))
+    return record_from_row(SleepRun, row)
 
 
-def learned_values(learned: LearnedContext, *, learned_id: str, created_at: datetime) -> dict[str, Any]:
-    check_text(learned.text, "learned context text")
+def _made_values(record: LearnedContext | QueryRecord, *, now: datetime, **computed: Any) -> dict[str, Any]:
+    """``record_values`` of a record made from a context version: the id and creation time it
+    carries, or the ones the store assigns (a new id, ``now``)."""
     return record_values(
+        record, id=record.id or new_id(), created_at=to_utc(record.created_at or now), **computed
+    )
+
+
+def learned_values(learned: LearnedContext, *, now: datetime) -> dict[str, Any]:
+    check_text(learned.text, "learned context text")
+    return _made_values(
         learned,
-        id=learned_id,
-        created_at=created_at,
+        now=now,
         notes=check_json(list(learned.notes), "learned context notes"),
         duration_s=float(learned.duration_s),
         budget=check_json(learned.budget, "learned context budget"),
@@ -136,21 +148,16 @@ def learned_values(learned: LearnedContext, *, learned_id: str, created_at: date
 
 def learned_from_row(row: RowMapping) -> LearnedContext:
     return record_from_row(
-        LearnedContext,
-        row,
-        usage=usage_from_row(row),
-        notes=tuple(row["notes"]),
-        rounds_used=tuple(row["rounds_used"]),
+        LearnedContext, row, notes=tuple(row["notes"]), rounds_used=tuple(row["rounds_used"])
     )
 
 
-def query_values(query: QueryRecord, *, query_id: str, created_at: datetime) -> dict[str, Any]:
+def query_values(query: QueryRecord, *, now: datetime) -> dict[str, Any]:
     check_text(query.question, "question")
     check_text(query.answer, "answer")
-    return record_values(
+    return _made_values(
         query,
-        id=query_id,
-        created_at=created_at,
+        now=now,
         answers=check_json(list(query.answers), "answers"),
         latency_s=float(query.latency_s),
         queue_wait_s=None if query.queue_wait_s is None else float(query.queue_wait_s),
@@ -159,4 +166,4 @@ def query_values(query: QueryRecord, *, query_id: str, created_at: datetime) -> 
 
 
 def query_from_row(row: RowMapping) -> QueryRecord:
-    return record_from_row(QueryRecord, row, usage=usage_from_row(row), answers=tuple(row["answers"]))
+    return record_from_row(QueryRecord, row, answers=tuple(row["answers"]))

@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
-from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.engine import Connection
 
 from ..context import Context, text_digest
 from ..errors import InvalidInputError, NotFoundError
@@ -22,26 +22,23 @@ from ..llm.base import Usage
 from . import rows
 from . import statements as st
 from .base import QueryRecord, RunStatus, SleepRun, Store
-from .database import transaction
+from .database import EngineStore
 from .outbox import note_new_version
 from .schema import context_versions, contexts, learned_contexts, queries, sleep_runs
 
 FAILED_STATUSES: tuple[RunStatus, ...] = ("failed", "interrupted", "cancelled")
 
 
-class SQLStore:
+class SQLStore(EngineStore):
     """Open one with ``sleeptime.store.open_store(url)``, which also migrates."""
-
-    def __init__(self, engine: Engine) -> None:
-        self.engine = engine
 
     # --- transactions
 
     def _read(self) -> AbstractContextManager[Connection]:
-        return transaction(self.engine)
+        return self._conn()
 
     def _write(self) -> AbstractContextManager[Connection]:
-        return transaction(self.engine, write=True)
+        return self._conn(write=True)
 
     # --- contexts
 
@@ -185,9 +182,7 @@ class SQLStore:
         its work is complete.
         """
         now = rows.utcnow()
-        values = rows.learned_values(
-            learned, learned_id=learned.id or rows.new_id(), created_at=rows.to_utc(learned.created_at or now)
-        )
+        values = rows.learned_values(learned, now=now)
         with self._write() as conn:
             run = st.run_row(conn, run_id, for_update=True)
             made_for = (learned.context_id, learned.context_version, learned.key)
@@ -284,11 +279,7 @@ class SQLStore:
     def record_query(self, query: QueryRecord) -> QueryRecord:
         if query.source not in ("learned", "raw"):
             raise ValueError(f"query source must be 'learned' or 'raw', not {query.source!r}")
-        values = rows.query_values(
-            query,
-            query_id=query.id or rows.new_id(),
-            created_at=rows.to_utc(query.created_at or rows.utcnow()),
-        )
+        values = rows.query_values(query, now=rows.utcnow())
         with self._write() as conn:
             st.version_row(conn, query.context_id, query.context_version)
             conn.execute(queries.insert().values(**values))

@@ -58,14 +58,21 @@ def context_at(conn: Connection, ctx: RowMapping, version: int | None) -> Contex
     return rows.context_from_row(ctx, row)
 
 
-def run_row(conn: Connection, run_id: str, *, for_update: bool = False) -> RowMapping:
-    stmt = sa.select(sleep_runs).where(sleep_runs.c.id == run_id)
+def row_by_id(
+    conn: Connection, table: sa.Table, row_id: str, what: str, *, for_update: bool = False
+) -> RowMapping:
+    """The row of ``table`` whose id is ``row_id``; NotFoundError ("no {what} ...") if none."""
+    stmt = sa.select(table).where(table.c.id == row_id)
     if for_update:
         stmt = stmt.with_for_update()
     row = conn.execute(stmt).mappings().first()
     if row is None:
-        raise NotFoundError(f"no sleep run {run_id!r}")
+        raise NotFoundError(f"no {what} {row_id!r}")
     return row
+
+
+def run_row(conn: Connection, run_id: str, *, for_update: bool = False) -> RowMapping:
+    return row_by_id(conn, sleep_runs, run_id, "sleep run", for_update=for_update)
 
 
 def newest_learned() -> sa.Select[Any]:
