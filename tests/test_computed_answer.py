@@ -100,7 +100,7 @@ def test_a_question_that_adds_facts_is_answered_with_a_program(tmp_path: Path) -
         question = "If he reads the rest in 4 days, how many pages a day?"  # 4 is new
         answer = engine.ask(ctx.id, question, {"verbosity": 0})
         messages, params = model.calls[-1]
-        assert list(messages) == prompts.answer_with_program(CONTEXT, question)
+        assert list(messages) == prompts.solve_with_program(CONTEXT, question)
         assert params.stop == (prompts.PROGRAM_FENCE_END,)  # no explanation after the program
         assert answer.text == f"{WRITTEN}\nThe answer is 27." and answer.source == "learned"
         # Only verbosity 0 on a learned context: a larger budget reasons, the baseline stays the paper's.

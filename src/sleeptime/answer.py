@@ -191,10 +191,10 @@ def build_answer_messages(llm: LLM, given: AnswerInput) -> list[Message]:
     notes = "" if given.program else given.notes
     reserved = given.budget.max_tokens + llm.count_tokens(notes) + llm.count_tokens(given.question)
     context = fit_text(llm, given.context, reserved=reserved, truncate=given.truncate)
-    if given.program:
-        return prompts.answer_with_program(context, given.question)
+    if given.program:  # the prompt sleep time solves its anticipated questions with, for this one
+        return prompts.solve_with_program(context, given.question)
     return prompts.answer_messages(
-        context, given.notes, given.question, given.budget.verbosity, computable=bool(given.values)
+        context, notes, given.question, given.budget.verbosity, computable=bool(given.values)
     )
 
 

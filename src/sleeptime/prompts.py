@@ -146,16 +146,10 @@ def solve_with_program(context: str, question: str) -> list[Message]:
     )
 
 
-def answer_with_program(context: str, question: str) -> list[Message]:
-    """Verbosity 0 for a question that adds facts (``answer.AnswerInput.program``): the program
-    prompt sleep time solves its anticipated questions with, now for the real question. Its prefix
-    (up to ``QUESTION:``) is the one every sleep-time program shares, warmed at sleep time."""
-    return solve_with_program(context, question)
-
-
 def program_prefix_messages(context: str) -> list[list[Message]]:
-    """``answer_with_program`` with placeholder questions (see ``answer_prefix_messages``)."""
-    return [answer_with_program(context, question) for question in PREFIX_PLACEHOLDERS]
+    """``solve_with_program`` with placeholder questions (see ``answer_prefix_messages``): the prompt
+    verbosity 0 answers a question that adds facts with (``answer.AnswerInput.program``)."""
+    return [solve_with_program(context, question) for question in PREFIX_PLACEHOLDERS]
 
 
 def solve_with_reasoning(context: str, question: str) -> list[Message]:

@@ -15,7 +15,7 @@ from dataclasses import dataclass, replace
 from .answer import Answer, AnswerInput, AnswerStream, Source, respond, respond_stream, validate_question
 from .budget import AskBudget
 from .context import Context
-from .entries import Value
+from .entries import Entries, Value
 from .errors import InvalidInputError, NotFoundError
 from .escalation import adds_facts, stated_answer, supported_by_notes, then, trusted_notes
 from .learned import LearnedContext
@@ -41,15 +41,19 @@ class AnswerPlan:
         return self.learned.text if self.learned is not None else ""
 
     @property
+    def entries(self) -> Entries | None:
+        return self.learned.entries if self.learned is not None else None
+
+    @property
     def values(self) -> dict[str, Value]:
         """The learned context's named quantities, which a verbosity-0 answer computes with."""
-        entries = self.learned.entries if self.learned is not None else None
+        entries = self.entries
         return entries.values() if entries is not None else {}
 
     @property
     def new_facts(self) -> bool:
         """The question brings numbers that neither the context nor an anticipated question has."""
-        entries = self.learned.entries if self.learned is not None else None
+        entries = self.entries
         anticipated = " ".join(q.question for q in entries.questions) if entries is not None else ""
         return adds_facts(self.question, f"{self.context.text}\n{anticipated}")
 
