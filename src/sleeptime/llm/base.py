@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, astuple, dataclass, field
 from typing import Literal, Protocol, TypedDict, runtime_checkable
 
 Role = Literal["system", "user", "assistant"]
@@ -35,31 +35,19 @@ class Usage:
         return self.prompt_tokens + self.completion_tokens
 
     def __add__(self, other: Usage) -> Usage:
-        return Usage(
-            self.prompt_tokens + other.prompt_tokens,
-            self.completion_tokens + other.completion_tokens,
-            self.reasoning_tokens + other.reasoning_tokens,
-            self.calls + other.calls,
-            self.cached_tokens + other.cached_tokens,
-        )
+        return Usage(*(a + b for a, b in zip(astuple(self), astuple(other), strict=True)))
 
     def to_dict(self) -> dict[str, int]:
-        return {
-            "prompt_tokens": self.prompt_tokens,
-            "completion_tokens": self.completion_tokens,
-            "reasoning_tokens": self.reasoning_tokens,
-            "calls": self.calls,
-        }
+        return {name: getattr(self, name) for name in STORED_USAGE}
 
     @classmethod
     def from_dict(cls, data: dict[str, int] | None) -> Usage:
         data = data or {}
-        return cls(
-            int(data.get("prompt_tokens", 0)),
-            int(data.get("completion_tokens", 0)),
-            int(data.get("reasoning_tokens", 0)),
-            int(data.get("calls", 0)),
-        )
+        return cls(**{name: int(data.get(name, 0)) for name in STORED_USAGE})
+
+
+# The counts a usage is stored with (``cached_tokens`` is a measurement of one call, not stored).
+STORED_USAGE = ("prompt_tokens", "completion_tokens", "reasoning_tokens", "calls")
 
 
 @dataclass(frozen=True)
@@ -78,16 +66,8 @@ class SamplingParams:
     json_schema: dict[str, object] | None = field(default=None, hash=False)
 
     def cache_key(self) -> dict[str, object]:
-        return {
-            "max_tokens": self.max_tokens,
-            "temperature": self.temperature,
-            "top_p": self.top_p,
-            "seed": self.seed,
-            "n": self.n,
-            "stop": list(self.stop),
-            "reasoning_effort": self.reasoning_effort,
-            "json_schema": self.json_schema,
-        }
+        """Every field, since every field changes what a call returns."""
+        return {**asdict(self), "stop": list(self.stop)}
 
 
 @dataclass(frozen=True)

@@ -13,13 +13,12 @@ from sqlalchemy.engine import RowMapping
 from ..context import Context
 from ..errors import InvalidInputError
 from ..learned import LearnedContext
-from ..llm.base import Usage
+from ..llm.base import STORED_USAGE, Usage
 from .base import QueryRecord, SleepRun
 
 if TYPE_CHECKING:
     from _typeshed import DataclassInstance
 
-USAGE_FIELDS = ("prompt_tokens", "completion_tokens", "reasoning_tokens", "calls")
 R = TypeVar("R", bound="DataclassInstance")
 
 
@@ -103,7 +102,7 @@ def usage_values(usage: Usage) -> dict[str, int]:
 
 
 def usage_from_row(row: RowMapping) -> Usage:
-    return Usage.from_dict({name: row[name] for name in USAGE_FIELDS})
+    return Usage.from_dict({name: row[name] for name in STORED_USAGE})
 
 
 def context_from_row(ctx: RowMapping, version: RowMapping) -> Context:
