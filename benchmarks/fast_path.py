@@ -7,7 +7,7 @@ what its context still holds from the previous call) and sleep calls that keep t
 for a whole call. "new" restores the prefix state computed at sleep time, and sleep calls
 run in ``background()``, handing the model to queries between tokens.
 
-1. time to first token of the first question on a context, right after another context
+1. time to first token (the median of --repeats) of the first question on a context, right after another context
    was used, for answer prompt prefixes of about 500 to 4,000 tokens;
 2. restoring a 2,000-token state from a warm disk cache (file read + llama.cpp load);
 3. p50/p99 latency of questions asked one after another while sleep calls run on the
@@ -58,8 +58,19 @@ def ttft(model: LlamaCppModel, context: str, question: str = QUESTION) -> float:
     return completion.time_to_first_token_s
 
 
+def first_question_ttft(model: LlamaCppModel, other: str, context: str, repeats: int) -> float:
+    """Median time to first token on ``context`` asked right after a question on ``other``
+    (so its prefix is not what the model evaluated last): one sample is at the mercy of a
+    shared machine's noise, the median of a few is not."""
+    samples = []
+    for _ in range(repeats):
+        ttft(model, other)
+        samples.append(ttft(model, context))
+    return statistics.median(samples)
+
+
 def prefill_rows(
-    model: LlamaCppModel, cache: PromptStateCache, lengths: list[int]
+    model: LlamaCppModel, cache: PromptStateCache, lengths: list[int], repeats: int
 ) -> tuple[list[list[str]], dict[int, str]]:
     other = filler(model, 200, seed=99)
     rows: list[tuple[str, float, float]] = []
@@ -67,15 +78,14 @@ def prefill_rows(
     for length in lengths:
         context = contexts[length] = filler(model, length - 90, seed=length)  # ~90 prompt tokens around it
         model.prompt_cache = None
-        ttft(model, other)
-        old = ttft(model, context)
+        old = first_question_ttft(model, other, context, 1)  # a full prefill each time: one is enough
         model.prompt_cache = cache
         report = model.prepare_prefix(prompts.answer_prefix_messages(context, ""), owner=f"len{length}")
-        ttft(model, other)
-        new = ttft(model, context)
+        new = first_question_ttft(model, other, context, repeats)
         rows.append((f"first question after another context, {report.tokens}-token prefix", old, new))
         print(
-            f"  prefix {report.tokens}: old {old:.2f} s, new {new:.2f} s (warm-up {report.seconds:.1f} s)",
+            f"  prefix {report.tokens}: old {old:.2f} s, new {new:.2f} s (median of {repeats}; "
+            f"warm-up {report.seconds:.1f} s)",
             flush=True,
         )
     table = [[r[0], f"{r[1]:.2f} s", f"{r[2]:.2f} s", f"{r[1] / r[2]:.1f}x lower"] for r in rows]
@@ -239,6 +249,7 @@ def main() -> None:
     )
     parser.add_argument("--model", default="default")
     parser.add_argument("--lengths", default="500,2000,4000", help="prefix lengths in tokens")
+    parser.add_argument("--repeats", type=int, default=5, help="first-question samples per length (median)")
     parser.add_argument("--questions", type=int, default=6)
     parser.add_argument("--sleep-tokens", type=int, default=120, help="max_tokens of one sleep call")
     args = parser.parse_args()
@@ -251,7 +262,7 @@ def main() -> None:
     started = time.perf_counter()
     print(f"model {model.name}, n_ctx {model.context_window}, threads {settings.n_threads or 'all'}")
     lengths = [int(x) for x in args.lengths.split(",")]
-    rows, contexts = prefill_rows(model, cache, lengths)
+    rows, contexts = prefill_rows(model, cache, lengths, args.repeats)
     rows += restore_row(model, cache_dir, contexts[min(lengths, key=lambda n: abs(n - 2000))])
     more, _ = sleep_rows(model, args.questions, args.sleep_tokens)
     rows += more
