@@ -7,8 +7,8 @@ what its context still holds from the previous call) and sleep calls that keep t
 for a whole call. "new" restores the prefix state computed at sleep time, and sleep calls
 run in ``background()``, handing the model to queries between tokens.
 
-1. time to first token (the median of --repeats) of the first question on a context, right after another context
-   was used, for answer prompt prefixes of about 500 to 4,000 tokens;
+1. time to first token (median of --repeats) of the first question on a context, right after
+   another context was used, for answer prompt prefixes of about 500 to 4,000 tokens;
 2. restoring a 2,000-token state from a warm disk cache (file read + llama.cpp load);
 3. p50/p99 latency of questions asked one after another while sleep calls run on the
    same model, against the same questions with no sleep running; the sleep's greedy
