@@ -2,11 +2,11 @@
 
     SLEEPTIME_N_THREADS=2 .venv/bin/python benchmarks/batched_decode.py [--model default]
 
-Every embedded call today decodes one sequence, one token per ``llama_decode``. Decoding
-on a few cores is bound by reading the weights, which one step reads once however many
-sequences it advances, so n sequences side by side might cost little more than one. The
-sleep's votes and a context's step-by-step answers are such sequences: this measures
-what batching them would buy, before anyone builds it.
+Every embedded call today decodes one sequence, one token per ``llama_decode``. If a decode
+step were bound by reading the weights (read once however many sequences it advances), n
+sequences side by side would cost little more than one. The sleep's votes and a context's
+step-by-step answers are such sequences: this measures what batching them would buy, before
+anyone builds it (result and command in docs/benchmarks.md).
 
 For each n in ``--batches``: n answer prompts on one context (different questions) are
 evaluated, each in a sequence of its own, then ``--tokens`` greedy tokens are generated for
