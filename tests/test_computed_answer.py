@@ -67,7 +67,7 @@ def _sleeping_model() -> ScriptedModel:
         return "```python\npages_total = 120\npages_read = 12\nanswer = pages_total - pages_read\n```"
 
     model = ScriptedModel()
-    model.extend([reply] * 3)  # anticipate, then two agreeing programs settle the question
+    model.extend([reply] * 2)  # anticipate, then the default budget's one program per question
     return model
 
 
@@ -117,7 +117,7 @@ def test_a_number_an_anticipated_question_has_is_not_a_new_fact(tmp_path: Path) 
         return "```python\npages_total = 120\npages_read = 12 + 30\nanswer = pages_total - pages_read\n```"
 
     model = ScriptedModel()
-    model.extend([reply] * 3 + ["answer = 78"])
+    model.extend([reply] * 2 + ["answer = 78"])
     with Engine(model=model, store=f"sqlite:///{tmp_path}/c.db") as engine:
         ctx = engine.add_context(CONTEXT)
         engine.sleep(ctx.id)

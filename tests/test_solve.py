@@ -174,12 +174,13 @@ def test_engine_default_sleep_is_solve_and_stores_entries(tmp_path: Path) -> Non
         return program("eggs - eaten - baked", eggs=16, eaten=3, baked=4)
 
     model = ScriptedModel(default="The answer is 9.")
-    model.extend([reply] * 3)  # anticipate, then two agreeing programs decide the question
+    model.extend([reply] * 2)  # anticipate, then the default budget's one program per question
     with Engine(model=model, store=f"sqlite:///{tmp_path}/solve.db") as engine:
         ctx = engine.add_context(CONTEXT)
         learned = engine.sleep(ctx.id)
         assert learned.strategy == "solve"
         assert learned.entries is not None and learned.entries.questions[0].answer == "9"
+        assert learned.entries.questions[0].solutions == 1 and learned.usage.calls == 2
         again = engine.learned_context(ctx.id)
         assert again is not None and again.entries == learned.entries  # stored and read back
         assert "eggs = 16" in again.text
