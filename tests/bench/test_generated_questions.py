@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from sleeptime.bench.config import Condition
-from sleeptime.bench.datasets import Example
+from sleeptime.bench.datasets import QA, Example
 from sleeptime.bench.datasets.multi_query import SOLVE_PROMPT
 from sleeptime.bench.experiments import amortization
 from sleeptime.bench.runner import BenchRun, close_engine, open_engine
@@ -142,3 +142,35 @@ def test_limit_counts_contexts_that_reach_min_questions_once_prepared(
     # Seed 0 tries the candidates in the order 2, 0, 1, 3 (apples): three pear contexts fail first,
     # and four is the most MAX_PREPARE_FACTOR allows for --limit 1.
     assert writer.written == 4
+
+
+def test_contexts_that_cannot_reach_min_questions_are_never_prepared(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """--min-questions 4 --generate-questions 2: a context with one question could reach 3 at most,
+    so no questions are written for it; one with 3 already is prepared and reaches 4."""
+    monkeypatch.setenv("SLEEPTIME_CACHE_DIR", str(tmp_path / "cache"))
+    writer = QuestionWriter()
+    bench = _bench(
+        tmp_path, writer, ns=(4,), verbosities=(0,), min_questions=4, generate_questions=2, limit=1
+    )
+    pears = [f"Ann has {4 + i} pears. She eats 1 pear." for i in range(3)]
+    derived = (
+        QA("How many pears did she eat?", "1", "derived"),
+        QA("How many did she have?", "4", "derived"),
+    )
+    bench._dataset = [
+        Example(f"pears{i}", "test-set", text, "How many pears now?", str(3 + i), text)
+        for i, text in enumerate(pears)
+    ] + [
+        Example("apples", "test-set", CONTEXT, "How many apples now?", "5", CONTEXT, extra_questions=derived)
+    ]
+    rows = amortization.run(bench).rows
+    _close(bench)
+    assert {r["example_id"] for r in rows} == {"apples"} and {r["question_index"] for r in rows} == {
+        0,
+        1,
+        2,
+        3,
+    }
+    assert writer.written == 1  # the pear contexts (1 question + 2 at most < 4) were passed over

@@ -129,10 +129,12 @@ class BenchRun:
         grader: Grader = grade,
         annotate: Callable[[Example], dict[str, Any]] | None = None,
         prepare: Callable[[Example], Example] | None = None,
+        prepare_adds_at_most: int | None = None,
     ) -> list[Row]:
         """Answer the first ``max_questions`` questions of every example of every seed under every
         condition; returns the rows (finished ones read back from results.jsonl). ``prepare``
-        (e.g. adding generated questions) runs once per chosen example, before any answer."""
+        (e.g. adding generated questions) runs once per chosen example, before any answer; with
+        ``prepare_adds_at_most``, never on an example that could not reach ``min_questions`` even so."""
         names = [c.name for c in conditions]
         if len(set(names)) != len(names):
             raise ValueError(f"condition names must be unique: {names}")
@@ -143,7 +145,7 @@ class BenchRun:
                 for ex in self.examples(seed, min_questions=min_questions)
             ]
         else:
-            units = self._prepared(prepare, min_questions)
+            units = self._prepared(prepare, min_questions, prepare_adds_at_most)
         n_answers = sum(min(max_questions, len(ex.questions)) for _, ex in units) * len(conditions)
         specs = {c.sleep for c in conditions if c.kind == "sleep" and c.sleep is not None}
         sleep_calls = sum(self._calls_per_sleep(s) for s in specs) * len(units)
@@ -178,12 +180,15 @@ class BenchRun:
         return [row for chunk in chunks for row in chunk]
 
     def _prepared(
-        self, prepare: Callable[[Example], Example], min_questions: int
+        self, prepare: Callable[[Example], Example], min_questions: int, adds_at_most: int | None
     ) -> list[tuple[int, Example]]:
         """Per seed, ``limit`` examples with at least ``min_questions`` questions once prepared (e.g.
         with generated questions): candidates are prepared in the subset's seeded order until
-        enough qualify, at most ``MAX_PREPARE_FACTOR`` x ``limit`` of them."""
+        enough qualify, at most ``MAX_PREPARE_FACTOR`` x ``limit`` of them; a candidate that
+        ``adds_at_most`` more questions could not bring to ``min_questions`` is passed over."""
         every = self._dataset_with(1)
+        if adds_at_most is not None:
+            every = [e for e in every if len(e.questions) + adds_at_most >= min_questions]
         limit = self.limit or len(every)
         done: dict[str, Example] = {}  # seeds share examples: prepare each once
         units = []

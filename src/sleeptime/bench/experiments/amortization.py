@@ -153,7 +153,13 @@ def run(bench: BenchRun) -> Outcome:
     n_generated = options.generate_questions
     generated = Generated(n_generated)
     prepare = with_generated_questions(bench, n_generated, generated) if n_generated else None
-    rows = bench.run(conds, max_questions=max(ns), min_questions=options.min_questions, prepare=prepare)
+    rows = bench.run(
+        conds,
+        max_questions=max(ns),
+        min_questions=options.min_questions,
+        prepare=prepare,
+        prepare_adds_at_most=n_generated if prepare else None,
+    )
     table = amortized_table(rows, ns, options.t)
     notes: list[str] = []
     if n_generated:
