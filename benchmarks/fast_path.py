@@ -39,6 +39,20 @@ from sleeptime.settings import load_settings
 
 ANSWER = SamplingParams(max_tokens=8, temperature=0.0)
 QUESTION = "Which district holds the most crates of part 5?"
+# Consecutive questions differ from their first word on, as real ones do: with questions that share
+# their first words, a question with no sleep running reuses them from the one before (llama.cpp keeps
+# the last prompt), while after a sleep held the model it evaluates them again, which the idle p99 would
+# hide (runs before 2026-12-07 asked "How many crates in record {i}?" each time).
+QUESTIONS_DURING_SLEEP = (
+    "How many crates does record {i} store?",
+    "Which district stores record {i}?",
+    "What part is in record {i}?",
+    "Is record {i} in district 3?",
+    "Name the part that record {i} stores.",
+    "Where are the crates of record {i}?",
+    "Count the crates of record {i}.",
+    "Does record {i} store more than 50 crates?",
+)
 
 
 def filler(model: LlamaCppModel, tokens: int, seed: int) -> str:
@@ -140,9 +154,8 @@ def sleep_rows(
         latencies = []
         for i in range(questions):
             started = time.perf_counter()
-            model.complete(
-                prompts.answer_messages(query_context, "", f"How many crates in record {i}?", 0), ANSWER
-            )
+            question = QUESTIONS_DURING_SLEEP[i % len(QUESTIONS_DURING_SLEEP)].format(i=i)
+            model.complete(prompts.answer_messages(query_context, "", question, 0), ANSWER)
             latencies.append(time.perf_counter() - started)
             time.sleep(0.3)
         return latencies
