@@ -28,6 +28,7 @@ from .paths import default_cache_dir, default_data_dir
 from .records import QA, Example
 from .sources import SOURCES, check_dataset
 from .swe_features import file_f1, load_swe_features
+from .variants import MAX_VARIANTS
 
 SplitterName = Literal["sentence", "naive"]
 
@@ -62,6 +63,9 @@ class MultiQueryOptions(GsmOptions):
         10, ge=1, description="Contexts per template (P2: 50 templates, P1: 100)."
     )
     max_derived: int = Field(10, ge=0, description="Most questions derived from a worked answer per context.")
+    max_variants: int = Field(
+        MAX_VARIANTS, ge=0, description="Most variations of the question (other numbers) per context."
+    )
     generated_model: str | None = Field(None, description="Add this model's cached generated questions.")
     generated_n: int = Field(10, ge=1, description="Generated questions asked for per context.")
     generation_seed: int = Field(0, description="Seed the generated sets are cached under.")
@@ -146,6 +150,7 @@ def _multi_query(data_dir: Path, cache_dir: Path, variant: str, o: MultiQueryOpt
         contexts_per_template=o.contexts_per_template,
         splitter=o.splitter,
         max_derived=o.max_derived,
+        max_variants=o.max_variants,
         generated_model=o.generated_model,
         generated_n=o.generated_n,
         generation_seed=o.generation_seed,

@@ -62,6 +62,19 @@ def unwrap(value: Any) -> Any:
     return value
 
 
+def format_number(value: Any) -> str:
+    """A computed value as an answer string: ``Fraction(5, 2)`` -> ``"2.5"``, ``12.0`` -> ``"12"``."""
+    value = unwrap(value)
+    if isinstance(value, Fraction):
+        if value.denominator == 1:
+            return str(value.numerator)
+        as_float = float(value)
+        return repr(as_float) if Fraction(as_float) == value else f"{value.numerator}/{value.denominator}"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
 def _power(base: Any, exponent: Any) -> Any:
     if isinstance(exponent, int | float | Fraction) and abs(float(exponent)) > MAX_POWER:
         raise ExpressionError(f"exponent {exponent} is too large")

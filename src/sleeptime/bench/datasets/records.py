@@ -10,7 +10,7 @@ from typing import Any
 @dataclass(frozen=True)
 class QA:
     """An extra question about a context, with its verified answer.
-    ``source`` says where it came from: "original", "derived" or "generated:<model>"."""
+    ``source`` says where it came from: "original", "derived", "variant" or "generated:<model>"."""
 
     question: str
     answer: str
