@@ -34,18 +34,12 @@ from .prompt_state import PromptStateCache, StateKey, file_sha256
 
 log = logging.getLogger(__name__)
 
-# Background prompt evaluation runs in chunks, and a query that arrives waits for the chunk in progress:
-# each chunk is sized from the last one's speed to take about this long (on 2 cores, ~55 prompt
-# tokens/s, a chunk of 64 took 1.2 s; on a fast machine chunks grow towards a full batch).
-BACKGROUND_CHUNK_SECONDS = 0.25
-BACKGROUND_CHUNK_TOKENS = (16, 512)  # smallest (smaller batches waste prompt throughput), largest
-
-
-def next_background_chunk(tokens: int, seconds: float) -> int:
-    """The size of the next background chunk after one of ``tokens`` took ``seconds``."""
-    smallest, largest = BACKGROUND_CHUNK_TOKENS
-    rate = tokens / max(seconds, 1e-4)
-    return max(smallest, min(largest, int(rate * BACKGROUND_CHUNK_SECONDS)))
+# Background prompt evaluation (a sleep's prefill) runs in chunks of this many tokens, and a query that
+# arrives waits for the chunk in progress: 16 tokens take ~0.4 s on 2 cores (64 took 1.2 s) at ~39
+# prompt tokens/s instead of ~53 for full batches (docs/benchmarks.md). Fixed, not sized from measured
+# speed: llama.cpp's logits differ slightly with the batch size, so a chunk size that followed timing
+# would make a sleep's greedy output depend on the machine's load.
+BACKGROUND_CHUNK = 16
 
 
 class LlamaCppModel:
@@ -80,7 +74,6 @@ class LlamaCppModel:
         self._capturing = False
         self._first_token_at: float | None = None
         self._restored = 0  # prompt tokens the last call took from a saved state or the context
-        self._background_chunk = BACKGROUND_CHUNK_TOKENS[0]
 
     @property
     def name(self) -> str:
@@ -252,17 +245,11 @@ class LlamaCppModel:
         """Make the context hold ``tokens``; in background, chunk by chunk, yielding to queries."""
         start = kv_state.cached_prefix(llama, tokens)
         llama.n_tokens = start  # eval drops the cells past this point
-        at = start
-        while at < len(tokens):
-            if not in_background():
-                llama.eval(tokens[at:])
-                break
-            self._yield_to_queries(llama)
-            chunk = tokens[at : at + self._background_chunk]
-            began = time.perf_counter()
-            llama.eval(chunk)
-            self._background_chunk = next_background_chunk(len(chunk), time.perf_counter() - began)
-            at += len(chunk)
+        chunk = BACKGROUND_CHUNK if in_background() else len(tokens) or 1
+        for at in range(start, len(tokens), chunk):
+            if in_background():
+                self._yield_to_queries(llama)
+            llama.eval(tokens[at : at + chunk])
         return len(tokens) - start
 
     # --- prompt prefixes computed ahead
