@@ -278,7 +278,12 @@ def load_multi_query(
             template, variables, final_answer=parse_number(example.answer), limit=max_derived
         )
         extra += variant_questions(
-            template, variables, example.context, lists, splitter=splitter, limit=max_variants,
+            template,
+            variables,
+            example.context,
+            lists,
+            splitter=splitter,
+            limit=max_variants,
             seed=example.id,
         )
         if generated_model is not None:

@@ -36,6 +36,7 @@ def question_only_variables(
     template: Template, variables: Mapping[str, Any], context: str, splitter: Splitter
 ) -> list[str]:
     """The numeric variables that, changed alone, leave the context as it is."""
+    original_question = split_problem(fill_question(template, variables), splitter)[1]
     out = []
     for name in sorted(template.numeric_variables & variables.keys()):
         value = variables[name]
@@ -47,7 +48,6 @@ def question_only_variables(
         except TemplateError:
             continue
         changed_context, changed_question = split_problem(text, splitter)
-        original_question = split_problem(fill_question(template, variables), splitter)[1]
         if changed_context == context and changed_question != original_question:
             out.append(name)
     return out
