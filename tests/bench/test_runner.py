@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -10,7 +11,7 @@ from typing import Any
 import pytest
 
 from sleeptime.bench.cache import CachingModel, CachingScoringModel, JsonlLog, caching, call_key
-from sleeptime.bench.config import Condition, SleepSpec
+from sleeptime.bench.config import BenchOptions, Condition, SleepSpec
 from sleeptime.bench.datasets import QA, Example
 from sleeptime.bench.experiments.pareto import Options
 from sleeptime.bench.runner import EMPTY_CONTEXT, BenchRun, close_engine, context_text, grade, open_engine
@@ -97,10 +98,12 @@ def make_bench() -> Iterator[Factory]:
     """BenchRun over the four examples above, in ``where/out``; closed after the test."""
     made: list[BenchRun] = []
 
-    def make(where: Path, model: LLM, *, parallel: int = 1, **config: Any) -> BenchRun:
+    def make(
+        where: Path, model: LLM, *, parallel: int = 1, kind: type[BenchOptions] = Options, **config: Any
+    ) -> BenchRun:
         engine, embedded = open_engine(load_settings(), where / "out", model=model)
         assert not embedded
-        cfg = Options(dataset="test-set", **config)
+        cfg = kind(dataset="test-set", **config)
         bench = BenchRun(engine, cfg, where / "out", parallel=parallel, show_progress=False)
         bench._dataset = [_example(i) for i in range(4)]
         made.append(bench)
@@ -141,6 +144,20 @@ def test_run_sleeps_once_per_example_and_asks_every_condition(tmp_path: Path, ma
     again = make_bench(tmp_path, again_inner)
     assert again.run(CONDITIONS, max_questions=2) == rows
     assert again_inner.calls == 0  # every row was read back: not even a sleep
+
+
+@pytest.mark.parametrize(("asked", "expected"), [(1, [1, 1, 1, 1]), (2, [1, 2, 2, 2]), (9, [1, 2, 3, 4])])
+def test_scaling_asks_each_context_as_many_questions_as_told(
+    tmp_path: Path, make_bench: Factory, asked: int, expected: list[int]
+) -> None:
+    from sleeptime.bench.experiments import scaling
+
+    config = {"ks": (1,), "rounds": (2,), "sleep": RETHINK, "questions_per_context": asked}
+    bench = make_bench(tmp_path, HashModel(), kind=scaling.Options, **config)
+    rows = scaling.run(bench).rows
+    for condition in ("sleep k=1 v0", "sleep rounds=2 v0", "test-time v0"):
+        asked_per_example = Counter(r["example_id"] for r in rows if r["condition"] == condition)
+        assert [asked_per_example[f"ex{i}"] for i in range(4)] == expected
 
 
 def test_parallel_run_gives_the_sequential_rows(tmp_path: Path, make_bench: Factory) -> None:

@@ -41,6 +41,13 @@ class Options(BenchOptions):
     sleep_budgets: tuple[dict[str, Any], ...] = Field(
         (), description='More sleep budgets, a JSON list of Budget fields, e.g. [{"k": 2, "rounds": 1}].'
     )
+    questions_per_context: int = Field(
+        1,
+        ge=1,
+        le=100,
+        description="Questions asked per context: 1 is the stateful datasets' one question; more "
+        "asks a Multi-Query context's others too.",
+    )
 
     @field_validator("sleep_budgets")
     @classmethod
@@ -95,7 +102,7 @@ def sweep_gains(table: list[Row]) -> list[Row]:
 
 def run(bench: BenchRun) -> Outcome:
     options = bench.options_as(Options)
-    rows = bench.run(conditions(options))
+    rows = bench.run(conditions(options), max_questions=options.questions_per_context)
     table = condition_table(rows)
     gains = sweep_gains(table)
     aime = options.dataset.startswith("stateful-aime")
