@@ -110,20 +110,23 @@ def test_a_question_that_adds_facts_is_answered_with_a_program(tmp_path: Path) -
         assert VERBOSITY_INSTRUCTIONS[0] in model.calls[-1][0][-1]["content"]
 
 
-def test_a_number_an_anticipated_question_has_is_not_a_new_fact(tmp_path: Path) -> None:
+def test_a_number_only_an_anticipated_question_has_is_still_a_new_fact(tmp_path: Path) -> None:
+    """An anticipated question's numbers are no cover: on public data they matched by coincidence."""
+
     def reply(messages: Sequence[Message]) -> str:
         if "JSON object" in messages[-1]["content"]:
-            return json.dumps({"questions": ["How many pages are left if he reads 30 more?"]})
-        return "```python\npages_total = 120\npages_read = 12 + 30\nanswer = pages_total - pages_read\n```"
+            return json.dumps({"questions": ["What is the chance of rolling a 1?"]})
+        return "```python\npages_total = 120\npages_read = 12\nanswer = pages_total - pages_read\n```"
 
     model = ScriptedModel()
-    model.extend([reply] * 2 + ["answer = 78"])
+    model.extend([reply] * 2 + [PROGRAM])
     with Engine(model=model, store=f"sqlite:///{tmp_path}/c.db") as engine:
         ctx = engine.add_context(CONTEXT)
         engine.sleep(ctx.id)
-        answer = engine.ask(ctx.id, "How many are left if he reads 30 more?", {"verbosity": 0})
-        assert COMPUTE_INSTRUCTION in model.calls[-1][0][-1]["content"]
-        assert answer.text == "answer = 78\nThe answer is 78."
+        question = "If he reads 1 chapter a day, with 4 days left, how many pages a day?"
+        answer = engine.ask(ctx.id, question, {"verbosity": 0})
+        assert list(model.calls[-1][0]) == prompts.solve_with_program(CONTEXT, question)
+        assert answer.text == f"{WRITTEN}\nThe answer is 27."
 
 
 def test_a_streamed_program_answer_ends_with_its_result(tmp_path: Path) -> None:

@@ -164,7 +164,7 @@ class AnswerInput:
     ``truncate`` and needed; never the notes or question), the notes (empty for the
     baseline), the question and its budget. ``values``: the learned context's named
     quantities, which a verbosity-0 answer computes with. ``new_facts``: the question brings
-    numbers the context and the anticipated questions do not have (``escalation.adds_facts``)."""
+    numbers the context does not have (``escalation.adds_facts``)."""
 
     context: str
     notes: str

@@ -73,7 +73,7 @@ def supported_by_notes(answer_text: str, notes: str) -> bool:
 
 def adds_facts(question: str, known: str) -> bool:
     """Does the question bring numbers of its own ("If each glass needs 5 eggs, ...")? ``known``:
-    the context and what sleep time anticipated. Such a question cannot be read off the notes:
+    the context. Such a question cannot be read off the notes:
     its answer combines the new facts with the context (the terse verbosity-0 line picks a stale
     anticipated quantity instead), so verbosity 0 answers it with a program (``answer.py``)."""
     return bool(numbers_in(question) - numbers_in(known))
