@@ -115,7 +115,7 @@ def test_a_number_only_an_anticipated_question_has_is_still_a_new_fact(tmp_path:
 
     def reply(messages: Sequence[Message]) -> str:
         if "JSON object" in messages[-1]["content"]:
-            return json.dumps({"questions": ["What is the chance of rolling a 1?"]})
+            return json.dumps({"questions": ["What is the chance of rolling a 4?"]})
         return "```python\npages_total = 120\npages_read = 12\nanswer = pages_total - pages_read\n```"
 
     model = ScriptedModel()
@@ -123,7 +123,7 @@ def test_a_number_only_an_anticipated_question_has_is_still_a_new_fact(tmp_path:
     with Engine(model=model, store=f"sqlite:///{tmp_path}/c.db") as engine:
         ctx = engine.add_context(CONTEXT)
         engine.sleep(ctx.id)
-        question = "If he reads 1 chapter a day, with 4 days left, how many pages a day?"
+        question = "If he reads the rest in 4 days, how many pages a day?"  # 4: only anticipated
         answer = engine.ask(ctx.id, question, {"verbosity": 0})
         assert list(model.calls[-1][0]) == prompts.solve_with_program(CONTEXT, question)
         assert answer.text == f"{WRITTEN}\nThe answer is 27."

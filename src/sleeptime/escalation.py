@@ -71,12 +71,12 @@ def supported_by_notes(answer_text: str, notes: str) -> bool:
     return len(text) >= MIN_TEXT_ANSWER and text in notes.lower()
 
 
-def adds_facts(question: str, known: str) -> bool:
-    """Does the question bring numbers of its own ("If each glass needs 5 eggs, ...")? ``known``:
-    the context. Such a question cannot be read off the notes:
+def adds_facts(question: str, context: str) -> bool:
+    """Does the question bring numbers the context does not state ("If each glass needs 5 eggs, ...")?
+    Such a question cannot be read off the notes:
     its answer combines the new facts with the context (the terse verbosity-0 line picks a stale
     anticipated quantity instead), so verbosity 0 answers it with a program (``answer.py``)."""
-    return bool(numbers_in(question) - numbers_in(known))
+    return bool(numbers_in(question) - numbers_in(context))
 
 
 def trusted_notes(learned: LearnedContext) -> str:

@@ -52,8 +52,8 @@ class AnswerPlan:
 
     @property
     def new_facts(self) -> bool:
-        """The question brings numbers the context does not state. The anticipated questions are not
-        asked: on public data every question whose new numbers they had held them by coincidence
+        """The question brings numbers the context does not state. The anticipated questions do not
+        count: on public data every question whose new numbers they had held them by coincidence
         (a die's "rolling a 1" for "greater than 1 twice in a row"; docs/results.md)."""
         return adds_facts(self.question, self.context.text)
 
