@@ -6,12 +6,15 @@ The real-model path (SmolLM2 through llama.cpp) is at the end of this file.
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
 
 from sleeptime import Budget, Engine
+from sleeptime.answer import final_sentence
 from sleeptime.budget import resolve_sleep
 from sleeptime.entries import Anticipated, Entries, Quantity, Vote, majority
 from sleeptime.learned import LearnedContext
@@ -158,6 +161,57 @@ def test_entries_round_trip_and_old_learned_contexts_have_none() -> None:
 )
 def test_final_arithmetic_is_recomputed(text: str, fixed: str) -> None:
     assert correct_final_arithmetic(text) == fixed
+
+
+# A looping model's final line: a long chain of numbers and operators with no "=" (a real reply on
+# Multi-Query P2), with a result-first sentence, and one long line of words.
+LOOPING_REPLIES = [
+    "The answer is " + " + ".join(["15"] * 40) + " +",
+    "The answer is 240 = " + " + ".join(["(15 )"] * 40) + " and so on",
+    "Let me think " * 2_000,
+]
+
+
+def test_looping_replies_are_checked_in_bounded_time() -> None:
+    """Each reply took the old patterns hours (their backtracking doubled with every operand); the
+    child process is given 60 s, far above what it needs, so that a regression fails instead of
+    hanging the suite."""
+    script = (
+        "import json, sys\n"
+        "from sleeptime.answer import final_sentence\n"
+        "from sleeptime.verify import correct_final_arithmetic\n"
+        "for text in json.loads(sys.stdin.read()):\n"
+        "    assert correct_final_arithmetic(text) == text\n"
+        "    assert final_sentence(text)\n"
+        "print('checked')\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], input=json.dumps(LOOPING_REPLIES), capture_output=True,
+        text=True, timeout=60, check=True,
+    )
+    assert done.stdout.strip() == "checked"
+
+
+def test_long_replies_keep_their_final_sentence_checked() -> None:
+    """Past MAX_TAIL_CHARS only the last sentences are read, cut at a sentence boundary, so a
+    calculation is never read from its middle ("2 + 3" out of "12 + 3")."""
+    text = "x " * 3_000 + "\nSo 12 + 3 = 14. The total is 15."
+    assert correct_final_arithmetic(text) == "x " * 3_000 + "\nSo 12 + 3 = 15. The total is 15."
+
+
+@pytest.mark.parametrize(
+    ("text", "sentence"),
+    [
+        ("Work. The answer is 5. So the answer is 6.\nDone", "The answer is 5. So the answer is 6."),
+        ("x\nThe total is 5.5 so the answer is 6\nmore", "5 so the answer is 6"),
+        ("No sentence says it", "No sentence says it"),
+        ("1. the answer is 3\nThe final answer is 4 apples. ok", "The final answer is 4 apples. ok"),
+    ],
+)
+def test_final_sentence_runs_from_its_sentence_to_the_end_of_the_last_answer_line(
+    text: str, sentence: str
+) -> None:
+    assert final_sentence(text) == sentence
 
 
 def test_recompute_refuses_what_is_not_plain_arithmetic() -> None:

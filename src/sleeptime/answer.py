@@ -244,9 +244,18 @@ def respond_stream(llm: LLM, given: AnswerInput) -> Generator[str, None, Complet
     return done
 
 
-_FINAL = re.compile(r"[^.\n]*\bthe (?:final )?answer is\b[^\n]*", re.IGNORECASE)
+_ANSWER_IS = re.compile(r"\bthe (?:final )?answer is\b", re.IGNORECASE)
 
 
 def final_sentence(text: str) -> str:
-    found = _FINAL.findall(text)
-    return found[-1].strip() if found else text.strip()
+    """From the start of the sentence of the line's first 'the answer is' to the end of the line that
+    has the last; the whole text if none. (Found by position: a pattern that scans back over a
+    sentence is quadratic in a looping reply's one long line.)"""
+    hits = [m.start() for m in _ANSWER_IS.finditer(text)]
+    if not hits:
+        return text.strip()
+    line_start = text.rfind("\n", 0, hits[-1]) + 1
+    first = next(at for at in hits if at >= line_start)
+    start = max(text.rfind(".", line_start, first) + 1, line_start)
+    line_end = text.find("\n", hits[-1])
+    return text[start : line_end if line_end >= 0 else None].strip()

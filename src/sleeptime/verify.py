@@ -15,19 +15,20 @@ from collections.abc import Mapping
 from .entries import Value, format_result, format_value
 from .sandbox import extract_code, run_program
 
+# The pieces of a plain calculation. Each stretch of whitespace can be taken by one place only:
+# a pattern with two optional `\s*` side by side backtracks exponentially on a long chain with no
+# "=" (a looping model's "15 + 15 + 15 + ..." took hours), so these match in linear time.
+_NUMBER = r"\d[\d,]*(?:\.\d+)?"
+_OPERAND = rf"[-+]?(?:\$\s*)?(?:\(\s*[-+]?\$?)*{_NUMBER}(?:\s*\))*"
+_CHAIN = rf"{_OPERAND}(?:\s*[-+*/x×÷^]\s*{_OPERAND})+"
 # "(12 + 3) * 2 = 30", "$1,200 / 4 = $300", "3 x 4 = 12", "2^3 = 8" at the end of a sentence.
-_EXPRESSION = re.compile(
-    r"(?P<expr>(?:[-+]?\$?\(?\s*\d[\d,]*(?:\.\d+)?\s*\)?\s*[-+*/x×÷^]\s*)+\$?\(?\s*\d[\d,]*(?:\.\d+)?\s*\)?\s*\)*)"
-    r"=\s*\$?(?P<result>-?\d[\d,]*(?:\.\d+)?)"
-)
+_EXPRESSION = re.compile(rf"(?P<expr>{_CHAIN}\s*)=\s*\$?(?P<result>-?{_NUMBER})")
 # "The answer is 240 = 30 * 8." : the result first, then the calculation, ending the sentence.
-_RESULT_FIRST = re.compile(
-    r"(?<![\d.])\$?-?\d[\d,]*(?:\.\d+)?\s*=\s*"
-    r"(?P<expr>\$?\(?\s*-?\d[\d,]*(?:\.\d+)?(?:\s*\)?\s*[-+*/x×÷^]\s*\$?\(?\s*\d[\d,]*(?:\.\d+)?\s*\)?)+\s*)"
-    r"(?=[.!]?\s*$)"
-)
+_RESULT_FIRST = re.compile(rf"(?<![\d.])\$?-?{_NUMBER}\s*=\s*(?P<expr>{_CHAIN}\s*)(?=[.!]?\s*$)")
 _FINAL = re.compile(r"the (?:final )?answer is\b", re.IGNORECASE)
 MAX_EXPRESSION_CHARS = 200
+# Matching is quadratic in a long chain of numbers and operators; beyond this, a reply has looped.
+MAX_TAIL_CHARS = 4_000
 
 
 def _python(expression: str) -> str | None:
@@ -64,6 +65,9 @@ def correct_final_arithmetic(text: str) -> str:
     """
     starts = [m.start() for m in _FINAL.finditer(text)]
     start = starts[-1] if starts else max(text.rstrip().rfind("\n"), 0)
+    if len(text) - start > MAX_TAIL_CHARS:  # a looping reply: its last sentences are enough
+        cut = len(text) - MAX_TAIL_CHARS
+        start = min((i + 1 for i in (text.find(". ", cut), text.find("\n", cut)) if i >= 0), default=cut)
     tail = text[start:]
     reversed_form = _RESULT_FIRST.search(tail)
     if reversed_form is not None:
