@@ -110,6 +110,21 @@ def test_a_question_that_adds_facts_is_answered_with_a_program(tmp_path: Path) -
         assert VERBOSITY_INSTRUCTIONS[0] in model.calls[-1][0][-1]["content"]
 
 
+def test_a_cloze_with_new_numbers_is_filled_by_the_terse_line(tmp_path: Path) -> None:
+    """A blank in a quoted step ("reads 108 / 4 = ___ pages") is filled, not re-solved by a program."""
+    model = _sleeping_model()
+    model.extend(["answer = 108 / 4"])
+    with Engine(model=model, store=f"sqlite:///{tmp_path}/c.db") as engine:
+        ctx = engine.add_context(CONTEXT)
+        engine.sleep(ctx.id)
+        question = 'Fill in the blank: "He reads 108 / 4 = ___ pages a day."'  # 4 and 108 are new
+        answer = engine.ask(ctx.id, question, {"verbosity": 0})
+        prompt = model.calls[-1][0][-1]["content"]
+        assert COMPUTE_INSTRUCTION in prompt and "pages_total = 120\n" in prompt
+        assert list(model.calls[-1][0]) != prompts.solve_with_program(CONTEXT, question)
+        assert answer.text == "answer = 108 / 4\nThe answer is 27."
+
+
 def test_a_number_only_an_anticipated_question_has_is_still_a_new_fact(tmp_path: Path) -> None:
     """An anticipated question's numbers are no cover: on public data they matched by coincidence."""
 
