@@ -54,7 +54,7 @@ def test_a_failing_or_hostile_computation_is_left_as_written(reply: str) -> None
 def test_prose_is_not_run_and_its_arithmetic_is_still_recomputed() -> None:
     assert computed_answer("The answer is 108 / 4 = 26.", VALUES) == "The answer is 108 / 4 = 27."
     # Without learned values (the test-time-only baseline) a reply is never run as a program.
-    assert computed_answer("answer = 108 / 4", {}) == "answer = 108 / 4"
+    assert computed_answer("answer = 108 / 4", None) == "answer = 108 / 4"
 
 
 CONTEXT = "Amir's book has 120 pages. He has read 12 of them."
@@ -108,6 +108,25 @@ def test_a_question_that_adds_facts_is_answered_with_a_program(tmp_path: Path) -
         assert VERBOSITY_INSTRUCTIONS[4] in model.calls[-1][0][-1]["content"]
         engine.ask(ctx.id, question, {"verbosity": 0}, use_learned=False)
         assert VERBOSITY_INSTRUCTIONS[0] in model.calls[-1][0][-1]["content"]
+
+
+def test_a_program_runs_without_the_learned_values_it_never_saw(tmp_path: Path) -> None:
+    """The program prompt shows the context, not the notes: a name the program uses without assigning
+    it must fail, not take the learned quantity of that name (on public data a self-referencing
+    ``total_students = 3/4 * (total_students - 20)`` silently picked up a learned 60)."""
+    model = _sleeping_model()
+    unassigned = "```python\ndays = 4\nanswer = pages_total / days\n```"
+    model.extend([unassigned])
+    with Engine(model=model, store=f"sqlite:///{tmp_path}/c.db") as engine:
+        ctx = engine.add_context(CONTEXT)
+        engine.sleep(ctx.id)
+        learned = engine.learned_context(ctx.id)
+        assert learned is not None and learned.entries is not None
+        assert learned.entries.values()["pages_total"] == 120
+        question = "If he reads the rest in 4 days, how many pages a day?"
+        answer = engine.ask(ctx.id, question, {"verbosity": 0})
+        assert list(model.calls[-1][0]) == prompts.solve_with_program(CONTEXT, question)
+        assert "The answer is" not in answer.text  # not 30 = 120 / 4 from the learned pages_total
 
 
 def test_a_cloze_with_new_numbers_is_filled_by_the_terse_line(tmp_path: Path) -> None:

@@ -199,6 +199,16 @@ class AnswerInput:
     def params(self) -> SamplingParams:
         return answer_params(self.budget, program=self.program)
 
+    @property
+    def inputs(self) -> Mapping[str, Value] | None:
+        """What a reply written as Python runs with (``verify.computed_answer``): the learned values,
+        for the line written over the notes; nothing for a program, which was written without seeing
+        them, so a name it forgot to assign fails instead of silently taking a learned quantity's
+        value; None (never run) without learned values (the baseline)."""
+        if self.program:
+            return {}
+        return self.values or None
+
 
 def build_answer_messages(llm: LLM, given: AnswerInput) -> list[Message]:
     notes = "" if given.program else given.notes
@@ -214,13 +224,13 @@ def build_answer_messages(llm: LLM, given: AnswerInput) -> list[Message]:
 def respond(llm: LLM, given: AnswerInput) -> Completion:
     """``T_b(q, c') -> a``: one model call with the notes and the question."""
     completion = llm.complete(build_answer_messages(llm, given), given.params)
-    return checked(completion, given.values)
+    return checked(completion, given.inputs)
 
 
-def checked(completion: Completion, values: Mapping[str, Value] | None = None) -> Completion:
-    """Every sample with its computation run over ``values`` when it wrote one, else the
-    arithmetic of its final sentence recomputed (``verify.py``)."""
-    texts = tuple(computed_answer(t, values or {}) for t in completion.texts)
+def checked(completion: Completion, inputs: Mapping[str, Value] | None = None) -> Completion:
+    """Every sample with its computation run over ``inputs`` when it wrote one (``AnswerInput.inputs``),
+    else the arithmetic of its final sentence recomputed (``verify.py``)."""
+    texts = tuple(computed_answer(t, inputs) for t in completion.texts)
     return completion if texts == completion.texts else replace(completion, texts=texts)
 
 
@@ -234,7 +244,7 @@ def respond_stream(llm: LLM, given: AnswerInput) -> Generator[str, None, Complet
     messages = build_answer_messages(llm, given)
     params = given.params
     if not isinstance(llm, StreamingLLM) or params.n > 1:
-        completion = checked(llm.complete(messages, params), given.values)
+        completion = checked(llm.complete(messages, params), given.inputs)
         if completion.text:
             yield completion.text
         return completion
@@ -249,7 +259,7 @@ def respond_stream(llm: LLM, given: AnswerInput) -> Generator[str, None, Complet
     text = "".join(parts)
     usage = Usage(sum(llm.count_tokens(m["content"]) for m in messages), llm.count_tokens(text), 0, 1)
     done = checked(
-        Completion((text,), usage, llm.name, time.perf_counter() - started, first, ("stop",)), given.values
+        Completion((text,), usage, llm.name, time.perf_counter() - started, first, ("stop",)), given.inputs
     )
     if done.text.startswith(text) and len(done.text) > len(text):
         yield done.text[len(text) :]

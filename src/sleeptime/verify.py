@@ -95,16 +95,17 @@ _ANSWER_ASSIGNMENT = re.compile(r"^\s*answer\s*=(?!=)|^\s*print\(", re.MULTILINE
 MAX_ANSWER_PROGRAM_CHARS = 4_000
 
 
-def computed_answer(text: str, values: Mapping[str, Value]) -> str:
-    """A reply written as Python over the learned context's named ``values`` (verbosity 0's form when
-    there are such values: ``answer = pages_left / 4``), run in the sandbox with those values
-    defined; the reply is kept and 'The answer is X.' added, X being ``answer`` or else the last
-    number the program printed. A reply of any other form, or a program that fails, is returned as
-    written (and its own arithmetic checked)."""
+def computed_answer(text: str, inputs: Mapping[str, Value] | None) -> str:
+    """A reply written as Python, run in the sandbox with ``inputs`` defined: the learned context's
+    named values for verbosity 0's line over them (``answer = pages_left / 4``), none for a whole
+    program written from the context. The reply is kept and 'The answer is X.' added, X being
+    ``answer`` or else the last number the program printed. With ``inputs`` None (no computation was
+    asked for), a reply of any other form, or a program that fails, the reply is returned as written
+    (and its own arithmetic checked)."""
     code = extract_code(text).strip()
-    if not values or not _ANSWER_ASSIGNMENT.search(code) or len(code) > MAX_ANSWER_PROGRAM_CHARS:
+    if inputs is None or not _ANSWER_ASSIGNMENT.search(code) or len(code) > MAX_ANSWER_PROGRAM_CHARS:
         return correct_final_arithmetic(text)
-    result = run_program(code, inputs=dict(values))
+    result = run_program(code, inputs=dict(inputs))
     answer = result.answer if result.ok else None
     if answer is None or isinstance(answer, bool):
         return correct_final_arithmetic(text)
