@@ -97,9 +97,13 @@ def test_later_rounds_resolve_only_disagreeing_questions() -> None:
     model = ScriptedModel(
         [
             questions("How many are left?", "How many are used?"),
-            program("9"), program("8"), program("10"),  # q1 disagrees
-            program("7"), program("7"),  # q2: two agreeing votes decide it
-            program("9"), program("9"),  # round 2: q1 only
+            program("9"),
+            program("8"),
+            program("10"),  # q1 disagrees
+            program("7"),
+            program("7"),  # q2: two agreeing votes decide it
+            program("9"),
+            program("9"),  # round 2: q1 only
         ]
     )
     entries, usage, rounds = solve_context(model, CONTEXT, budget(rounds=3))
@@ -139,9 +143,17 @@ def test_entries_round_trip_and_old_learned_contexts_have_none() -> None:
     )
     assert Entries.from_dict(json.loads(json.dumps(entries.to_dict()))) == entries
     old = LearnedContext(
-        id="x", context_id="c", context_version=1, text="free notes", notes=("free notes",),
-        usage=__import__("sleeptime").Usage(), duration_s=0.0, model="m", strategy="rethink",
-        budget={}, key="k",
+        id="x",
+        context_id="c",
+        context_version=1,
+        text="free notes",
+        notes=("free notes",),
+        usage=__import__("sleeptime").Usage(),
+        duration_s=0.0,
+        model="m",
+        strategy="rethink",
+        budget={},
+        key="k",
     )
     assert old.entries is None
 
@@ -186,8 +198,12 @@ def test_looping_replies_are_checked_in_bounded_time() -> None:
         "print('checked')\n"
     )
     done = subprocess.run(
-        [sys.executable, "-c", script], input=json.dumps(LOOPING_REPLIES), capture_output=True,
-        text=True, timeout=60, check=True,
+        [sys.executable, "-c", script],
+        input=json.dumps(LOOPING_REPLIES),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
     )
     assert done.stdout.strip() == "checked"
 
@@ -247,8 +263,12 @@ def test_a_disputed_question_is_marked_and_its_computed_values_are_not_quantitie
     model = ScriptedModel(
         [
             questions("How many are left?", "How many are used?"),
-            program("left", left=9), program("other", other=8), program("third", third=10),
-            program("used", used=7), program("used", used=7), program("used", used=7),
+            program("left", left=9),
+            program("other", other=8),
+            program("third", third=10),
+            program("used", used=7),
+            program("used", used=7),
+            program("used", used=7),
         ]
     )
     entries, _, _ = solve_context(model, CONTEXT, budget())
@@ -266,7 +286,9 @@ def test_a_disputed_question_still_names_the_numbers_the_context_states() -> Non
             program("eggs - eaten - 4", eggs=16, eaten=3, spare=20),
             program("8"),
             program("10"),
-            program("used", used=7), program("used", used=7), program("used", used=7),
+            program("used", used=7),
+            program("used", used=7),
+            program("used", used=7),
         ]
     )
     entries, _, _ = solve_context(model, CONTEXT, budget())
@@ -291,9 +313,18 @@ def test_escalation_does_not_trust_an_uncertain_anticipated_answer() -> None:
         ),
     )
     learned = LearnedContext(
-        id="x", context_id="c", context_version=1, text=entries.render(), notes=(entries.render(),),
-        usage=__import__("sleeptime").Usage(), duration_s=0.0, model="m", strategy="solve",
-        budget={}, key="k", extra={"entries": entries.to_dict()},
+        id="x",
+        context_id="c",
+        context_version=1,
+        text=entries.render(),
+        notes=(entries.render(),),
+        usage=__import__("sleeptime").Usage(),
+        duration_s=0.0,
+        model="m",
+        strategy="solve",
+        budget={},
+        key="k",
+        extra={"entries": entries.to_dict()},
     )
     assert supported_by_notes("The answer is 9.", learned.text)  # the whole text mentions 9
     assert not supported_by_notes("The answer is 9.", trusted_notes(learned))

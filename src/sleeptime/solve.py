@@ -189,9 +189,7 @@ def solve_once(
     return Vote(answer=normalize(value), method="program", program=program, values=dict(result.values))
 
 
-def solve_by_reasoning(
-    call: Call, context: str, question: str, budget: SleepBudget
-) -> Vote | None:
+def solve_by_reasoning(call: Call, context: str, question: str, budget: SleepBudget) -> Vote | None:
     """Chain of thought, its final ``expression = result`` recomputed (``verify.py``)."""
     text = correct_final_arithmetic(
         call(prompts.solve_with_reasoning(context, question), _vote_params(budget, 0, program=False))

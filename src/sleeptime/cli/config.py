@@ -40,9 +40,7 @@ def shown(value: Any) -> str:
 
 
 @config_app.command("show")
-def config_show(
-    ctx: typer.Context, as_json: JsonOpt = False
-) -> None:
+def config_show(ctx: typer.Context, as_json: JsonOpt = False) -> None:
     """Every setting with its value and its source: default, file (config.toml), env or flag."""
     state = state_of(ctx)
     rows = explain_settings(state.overrides)

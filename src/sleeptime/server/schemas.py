@@ -272,6 +272,7 @@ class QueryOut(RecordOut):
     budget: dict[str, Any]
     created_at: datetime | None
 
+
 class QueryPage(BaseModel):
     data: list[QueryOut]
     limit: int
