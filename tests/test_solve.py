@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from sleeptime import Budget, Engine
+from sleeptime import Budget, Engine, Usage
 from sleeptime.answer import final_sentence
 from sleeptime.budget import resolve_sleep
 from sleeptime.entries import Anticipated, Entries, Quantity, Vote, majority
@@ -23,6 +23,25 @@ from sleeptime.llm.fake import ScriptedModel
 from sleeptime.prompts import FALLBACK_QUESTION
 from sleeptime.solve import parse_questions, solve_context
 from sleeptime.verify import correct_final_arithmetic, recompute
+
+
+def _learned(text: str, *, strategy: str, extra: dict[str, object] | None = None) -> LearnedContext:
+    """A stored learned context with ``text`` as its one note (the fields a test does not look at fixed)."""
+    return LearnedContext(
+        id="x",
+        context_id="c",
+        context_version=1,
+        text=text,
+        notes=(text,),
+        usage=Usage(),
+        duration_s=0.0,
+        model="m",
+        strategy=strategy,
+        budget={},
+        key="k",
+        extra=extra or {},
+    )
+
 
 CONTEXT = "Janet's ducks lay 16 eggs per day. She eats 3 for breakfast and bakes muffins with 4."
 
@@ -142,19 +161,7 @@ def test_entries_round_trip_and_old_learned_contexts_have_none() -> None:
         facts=("Eggs are sold daily.",),
     )
     assert Entries.from_dict(json.loads(json.dumps(entries.to_dict()))) == entries
-    old = LearnedContext(
-        id="x",
-        context_id="c",
-        context_version=1,
-        text="free notes",
-        notes=("free notes",),
-        usage=__import__("sleeptime").Usage(),
-        duration_s=0.0,
-        model="m",
-        strategy="rethink",
-        budget={},
-        key="k",
-    )
+    old = _learned("free notes", strategy="rethink")
     assert old.entries is None
 
 
@@ -312,20 +319,7 @@ def test_escalation_does_not_trust_an_uncertain_anticipated_answer() -> None:
             Anticipated("How many are used?", "7", 3, 3),
         ),
     )
-    learned = LearnedContext(
-        id="x",
-        context_id="c",
-        context_version=1,
-        text=entries.render(),
-        notes=(entries.render(),),
-        usage=__import__("sleeptime").Usage(),
-        duration_s=0.0,
-        model="m",
-        strategy="solve",
-        budget={},
-        key="k",
-        extra={"entries": entries.to_dict()},
-    )
+    learned = _learned(entries.render(), strategy="solve", extra={"entries": entries.to_dict()})
     assert supported_by_notes("The answer is 9.", learned.text)  # the whole text mentions 9
     assert not supported_by_notes("The answer is 9.", trusted_notes(learned))
     assert supported_by_notes("The answer is 7.", trusted_notes(learned))
